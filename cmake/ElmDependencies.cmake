@@ -1,0 +1,44 @@
+# Finds every third-party dependency once, so src/, tests/ and bench/ share the same targets.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+# LibTorch: Debian installs its CMake package under /usr/lib/<triplet>/cmake/Torch.
+find_package(Torch REQUIRED)
+# Torch's flags may carry -D_GLIBCXX_USE_CXX11_ABI; keep them on the targets that include torch only.
+
+find_package(MPI REQUIRED COMPONENTS CXX C)
+find_package(Boost 1.74 REQUIRED COMPONENTS log log_setup filesystem thread)
+find_package(nlohmann_json 3.10 REQUIRED)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+
+# Parallel HDF5 (checkpoints, bank files): Debian's openmpi flavour.
+set(HDF5_PREFER_PARALLEL TRUE)
+find_package(HDF5 COMPONENTS C)
+
+# Optional CUDA / NCCL: compiled and linked when a toolkit is present; nothing needs a GPU to build.
+set(ELM_HAVE_CUDA OFF)
+set(ELM_HAVE_NCCL OFF)
+if(ELM_WITH_CUDA)
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    find_package(CUDAToolkit)
+    if(CUDAToolkit_FOUND)
+      set(ELM_HAVE_CUDA ON)
+      if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+        set(CMAKE_CUDA_ARCHITECTURES 90)
+      endif()
+      find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include /usr/include)
+      find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
+      if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+        set(ELM_HAVE_NCCL ON)
+      endif()
+    endif()
+  endif()
+endif()
+message(STATUS "ExplicitLM: CUDA=${ELM_HAVE_CUDA} NCCL=${ELM_HAVE_NCCL} HDF5=${HDF5_FOUND} (parallel=${HDF5_IS_PARALLEL}) Torch=${Torch_VERSION}")

@@ -1,0 +1,162 @@
+#include "app/cli_args.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace elm::app {
+
+ArgParser::ArgParser(std::string command, std::string usage, std::string description)
+    : command_(std::move(command)), usage_(std::move(usage)), description_(std::move(description)) {}
+
+ArgParser& ArgParser::option(const std::string& name, const std::string& metavar, const std::string& help) {
+  specs_.push_back({name, metavar, help, true});
+  return *this;
+}
+
+ArgParser& ArgParser::flag(const std::string& name, const std::string& help) {
+  specs_.push_back({name, "", help, false});
+  return *this;
+}
+
+ArgParser& ArgParser::examples(const std::string& text) {
+  examples_ = text;
+  return *this;
+}
+
+ArgParser& ArgParser::notes(const std::string& text) {
+  notes_ = text;
+  return *this;
+}
+
+const ArgParser::Spec* ArgParser::find(const std::string& name) const {
+  for (const auto& s : specs_) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+bool ArgParser::parse(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << help();
+      return false;
+    }
+    std::string name = arg, value;
+    bool inline_value = false;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      inline_value = true;
+    }
+    const Spec* spec = find(name);
+    if (!spec) {
+      if (arg.rfind("-", 0) == 0) fail("explicitlm ", command_, ": unknown option '", name, "' (see --help)");
+      fail("explicitlm ", command_, ": unexpected argument '", arg, "' (see --help)");
+    }
+    if (spec->takes_value && !inline_value) {
+      ELM_CHECK(i + 1 < args.size(), "explicitlm ", command_, ": option ", name, " needs a value (", spec->metavar, ")");
+      value = args[++i];
+    } else if (!spec->takes_value && inline_value) {
+      fail("explicitlm ", command_, ": flag ", name, " takes no value");
+    }
+    values_.emplace_back(name, value);
+  }
+  return true;
+}
+
+std::string ArgParser::help() const {
+  std::ostringstream out;
+  out << "Usage: explicitlm " << command_ << " " << usage_ << "\n\n" << description_ << "\n\nOptions:\n";
+  size_t width = 0;
+  for (const auto& s : specs_) width = std::max(width, s.name.size() + (s.takes_value ? s.metavar.size() + 1 : 0));
+  width = std::min<size_t>(width, 30);
+  for (const auto& s : specs_) {
+    std::string left = s.name + (s.takes_value ? " " + s.metavar : "");
+    out << "  " << left;
+    if (left.size() < width) out << std::string(width - left.size(), ' ');
+    out << "  " << s.help << "\n";
+  }
+  out << "  --help" << std::string(width > 6 ? width - 6 : 0, ' ') << "  show this help\n";
+  out << "\nConfig: --config FILE and overrides such as section.key=value or --section.key value\n"
+         "(see docs/config.md; `explicitlm config --list` shows every key).\n";
+  if (!notes_.empty()) out << "\n" << notes_ << "\n";
+  if (!examples_.empty()) out << "\nExamples:\n" << examples_ << "\n";
+  return out.str();
+}
+
+bool ArgParser::has(const std::string& name) const {
+  return std::any_of(values_.begin(), values_.end(), [&](const auto& kv) { return kv.first == name; });
+}
+
+std::optional<std::string> ArgParser::maybe(const std::string& name) const {
+  std::optional<std::string> out;
+  for (const auto& [k, v] : values_) {
+    if (k == name) out = v;
+  }
+  return out;
+}
+
+std::string ArgParser::get(const std::string& name) const {
+  auto v = maybe(name);
+  ELM_CHECK(v.has_value(), "explicitlm ", command_, ": missing required option ", name, " (see --help)");
+  return *v;
+}
+
+std::string ArgParser::get_or(const std::string& name, const std::string& fallback) const {
+  return maybe(name).value_or(fallback);
+}
+
+int64_t ArgParser::get_int(const std::string& name, int64_t fallback) const {
+  auto v = maybe(name);
+  return v ? parse_int(*v, name) : fallback;
+}
+
+double ArgParser::get_float(const std::string& name, double fallback) const {
+  auto v = maybe(name);
+  return v ? parse_float(*v, name) : fallback;
+}
+
+int64_t parse_int(const std::string& text, const std::string& what) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  ELM_CHECK(!text.empty() && end && *end == '\0' && errno == 0, what, ": '", text, "' is not an integer");
+  return v;
+}
+
+double parse_float(const std::string& text, const std::string& what) {
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  ELM_CHECK(!text.empty() && end && *end == '\0' && errno == 0, what, ": '", text, "' is not a number");
+  return v;
+}
+
+std::vector<int64_t> parse_id_list(const std::string& text, const std::string& what) {
+  std::string body = text;
+  auto strip = [](std::string s) {
+    s.erase(0, s.find_first_not_of(" \t\n"));
+    s.erase(s.find_last_not_of(" \t\n") + 1);
+    return s;
+  };
+  body = strip(body);
+  if (!body.empty() && body.front() == '[' && body.back() == ']') body = body.substr(1, body.size() - 2);
+  std::vector<int64_t> ids;
+  if (strip(body).empty()) return ids;
+  std::stringstream in(body);
+  std::string item;
+  size_t index = 0;
+  while (std::getline(in, item, ',')) {
+    ids.push_back(parse_int(strip(item), str_cat(what, " element ", index)));
+    ++index;
+  }
+  return ids;
+}
+
+}  // namespace elm::app

@@ -1,0 +1,48 @@
+#pragma once
+// A small option parser for the subcommands: `--name value`, `--name=value` and flags, with
+// generated --help text. Unknown options are errors that name the option and the command.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace elm::app {
+
+class ArgParser {
+ public:
+  ArgParser(std::string command, std::string usage, std::string description);
+
+  ArgParser& option(const std::string& name, const std::string& metavar, const std::string& help);
+  ArgParser& flag(const std::string& name, const std::string& help);
+  ArgParser& examples(const std::string& text);
+  ArgParser& notes(const std::string& text);
+
+  // Returns false when --help/-h was given (help already printed to stdout).
+  bool parse(const std::vector<std::string>& args);
+  std::string help() const;
+
+  bool has(const std::string& name) const;
+  std::string get(const std::string& name) const;  // error "missing required option" when absent
+  std::string get_or(const std::string& name, const std::string& fallback) const;
+  std::optional<std::string> maybe(const std::string& name) const;
+  int64_t get_int(const std::string& name, int64_t fallback) const;
+  double get_float(const std::string& name, double fallback) const;
+
+ private:
+  struct Spec {
+    std::string name, metavar, help;
+    bool takes_value;
+  };
+  const Spec* find(const std::string& name) const;
+
+  std::string command_, usage_, description_, examples_, notes_;
+  std::vector<Spec> specs_;
+  std::vector<std::pair<std::string, std::string>> values_;  // in order; later wins
+};
+
+// "1,2,3" (spaces allowed, also a JSON array "[1, 2, 3]") -> ids; errors name the bad element.
+std::vector<int64_t> parse_id_list(const std::string& text, const std::string& what);
+int64_t parse_int(const std::string& text, const std::string& what);
+double parse_float(const std::string& text, const std::string& what);
+
+}  // namespace elm::app

@@ -1,0 +1,61 @@
+// explicitlm config / info: what a run would use, and what this build and machine offer.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "app/cli_args.h"
+#include "app/commands.h"
+#include "app/runtime.h"
+#include "core/build_info.h"
+#include "core/threads.h"
+#include "gpu/device_info.h"
+
+namespace elm::app {
+
+int run_config(const Args& args) {
+  ArgParser parser("config", "[--config FILE] [section.key=value ...] [--list]",
+                   "Prints the resolved configuration as TOML (defaults < file < command line), which\n"
+                   "`--config` can read back; with --list prints every key with its type, default and help.");
+  parser.flag("--list", "list every key instead");
+  parser.examples("  explicitlm config --config configs/tiny.toml generation.top_k=5\n  explicitlm config --list");
+  std::vector<std::string> rest;
+  Config config = config_from_args(args, &rest);
+  if (!parser.parse(rest)) return 0;
+  if (parser.has("--list")) {
+    std::cout << config.schema().describe();
+  } else {
+    std::cout << config.to_toml("resolved by `explicitlm config`");
+  }
+  return 0;
+}
+
+int run_info(const Args& args) {
+  ArgParser parser("info", "[--json]", "Prints the build configuration, thread count and GPU availability.");
+  parser.flag("--json", "one JSON object instead of text");
+  std::vector<std::string> rest;
+  Config config = config_from_args(args, &rest);
+  if (!parser.parse(rest)) return 0;
+  Runtime rt = start_runtime("info", std::move(config));
+  const gpu::DeviceReport gpu = gpu::probe_devices();
+  nlohmann::json j = {
+      {"version", ELM_VERSION},
+      {"build_type", ELM_BUILD_TYPE},
+      {"libtorch", TORCH_VERSION},
+      {"threads", rt.threads},
+      {"cuda_built", gpu.built_with_cuda},
+      {"nccl_built", gpu.built_with_nccl},
+      {"cuda_runtime", gpu.cuda_runtime},
+      {"nccl_version", gpu.nccl_version},
+      {"gpu_devices", gpu.device_count},
+      {"gpu_note", gpu.note},
+  };
+  if (parser.has("--json")) {
+    std::cout << j.dump() << "\n";
+  } else {
+    for (auto& [k, v] : j.items()) std::cout << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace elm::app

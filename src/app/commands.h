@@ -1,0 +1,27 @@
+#pragma once
+// The subcommands of `explicitlm`, one file each (cmd_*.cpp). Each returns the process exit code
+// and throws elm::Error for user errors (main prints the message and exits 1).
+#include <string>
+#include <vector>
+
+namespace elm::app {
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args& args);
+};
+
+int run_tokenize(const Args& args);
+int run_detokenize(const Args& args);
+int run_logits(const Args& args);
+int run_generate(const Args& args);
+int run_make_tiny_qwen3(const Args& args);
+int run_config(const Args& args);
+int run_info(const Args& args);
+
+const std::vector<Command>& commands();
+
+}  // namespace elm::app

@@ -1,0 +1,70 @@
+// explicitlm: the single executable; one subcommand per user task.
+#include <iostream>
+
+#include "app/commands.h"
+#include "core/build_info.h"
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace elm::app {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"tokenize", "text -> Qwen3 token ids (JSON)", run_tokenize},
+      {"detokenize", "token ids -> text", run_detokenize},
+      {"logits", "float32 logits of every position for a list of ids", run_logits},
+      {"generate", "generate text from a prompt (KV cache, greedy or sampling, chat template)", run_generate},
+      {"make-tiny-qwen3", "write a small random Qwen3 in HuggingFace layout", run_make_tiny_qwen3},
+      {"config", "print the resolved configuration, or every key with --list", run_config},
+      {"info", "build, thread and GPU information", run_info},
+  };
+  return list;
+}
+
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "ExplicitLM " << ELM_VERSION << ": Qwen3 with an explicit, editable memory.\n\n"
+      << "Usage: explicitlm COMMAND [options] [section.key=value ...]\n\nCommands:\n";
+  for (const auto& c : commands()) {
+    std::string name = c.name;
+    out << "  " << name << std::string(name.size() < 18 ? 18 - name.size() : 1, ' ') << c.summary << "\n";
+  }
+  out << "\n`explicitlm COMMAND --help` describes a command, with examples. See README.md and docs/.\n";
+}
+
+}  // namespace
+}  // namespace elm::app
+
+int main(int argc, char** argv) {
+  using namespace elm::app;
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::cout << "explicitlm " << ELM_VERSION << "\n";
+    return 0;
+  }
+  Args args(argv + 2, argv + argc);
+  for (const auto& c : commands()) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const elm::Error& e) {
+      ELM_LOG(error) << e.what();
+      return 1;
+    } catch (const std::exception& e) {
+      ELM_LOG(error) << "internal error: " << e.what();
+      return 1;
+    }
+  }
+  std::cerr << "explicitlm: unknown command '" << name << "'\n\n";
+  print_usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,72 @@
+#include "model/tiny_qwen3.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/half.h"
+#include "io/safetensors.h"
+
+namespace elm::model {
+
+namespace fs = std::filesystem;
+
+Qwen3Config TinyQwen3Options::tiny_qwen3_config() {
+  Qwen3Config c;
+  c.vocab_size = 151936;
+  c.hidden_size = 64;
+  c.intermediate_size = 160;
+  c.num_hidden_layers = 3;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 32;
+  c.max_position_embeddings = 4096;
+  c.torch_dtype = "bfloat16";
+  return c;
+}
+
+void save_qwen3_safetensors(const std::string& path, const Qwen3Weights& weights, const std::string& dtype) {
+  const bool bf16 = dtype == "bf16" || dtype == "bfloat16";
+  ELM_CHECK(bf16 || dtype == "f32" || dtype == "float32", "unknown weight dtype '", dtype, "' (bf16 or f32)");
+  std::vector<torch::Tensor> keep_alive;
+  std::vector<io::TensorToWrite> tensors;
+  for (const auto& [name, tensor] : weights.named_tensors()) {
+    auto t = tensor.to(torch::kFloat32).contiguous();
+    if (bf16) {
+      // Round to nearest even through the same helper the reader's tests check.
+      auto bits = torch::empty(t.sizes(), torch::kInt16);
+      const float* src = t.data_ptr<float>();
+      auto* dst = reinterpret_cast<uint16_t*>(bits.data_ptr<int16_t>());
+      for (int64_t i = 0; i < t.numel(); ++i) dst[i] = io::f32_to_bf16(src[i]);
+      t = bits;
+    }
+    keep_alive.push_back(t);
+    tensors.push_back({name, bf16 ? io::DType::BF16 : io::DType::F32,
+                       std::vector<int64_t>(t.sizes().begin(), t.sizes().end()), t.data_ptr()});
+  }
+  io::write_safetensors(path, tensors, {{"format", "pt"}});
+}
+
+std::string write_tiny_qwen3(const std::string& out_dir, const TinyQwen3Options& options) {
+  Qwen3Config config = options.config;
+  config.torch_dtype = (options.dtype == "f32" || options.dtype == "float32") ? "float32" : "bfloat16";
+  config.validate("tiny Qwen3 options");
+  fs::create_directories(out_dir);
+  io::write_file_atomic((fs::path(out_dir) / "config.json").string(), qwen3_config_to_json(config));
+  const std::string weights_path = (fs::path(out_dir) / "model.safetensors").string();
+  save_qwen3_safetensors(weights_path, random_qwen3_weights(config, options.seed), options.dtype);
+  if (!options.tokenizer_dir.empty()) {
+    fs::path src(options.tokenizer_dir);
+    if (!fs::is_directory(src)) src = src.parent_path();
+    ELM_CHECK(fs::exists(src / "tokenizer.json"), "no tokenizer.json in ", src.string(),
+              " (run tools/setup.sh to export the Qwen3 tokenizer)");
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
+      if (fs::exists(src / name)) {
+        fs::copy_file(src / name, fs::path(out_dir) / name, fs::copy_options::overwrite_existing);
+      }
+    }
+  }
+  return weights_path;
+}
+
+}  // namespace elm::model

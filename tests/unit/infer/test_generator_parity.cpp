@@ -1,0 +1,49 @@
+// Greedy generation on the reference tiny model equals llama.cpp's continuation and step logits.
+#include <gtest/gtest.h>
+
+#include "infer/generator.h"
+#include "model/qwen3_model.h"
+#include "support/reference_data.h"
+
+namespace elm {
+namespace {
+
+using testing::load_reference_sequence;
+using testing::max_cols16_error;
+using testing::tiny_model_dir;
+
+const model::Qwen3Model& tiny_f32() {
+  static const model::Qwen3Model model = model::Qwen3Model::load(tiny_model_dir(), torch::kFloat32);
+  return model;
+}
+
+class GreedyParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GreedyParity, GreedyDecodeWithKvCacheMatchesTokensAndStepLogits) {
+  const auto ref = load_reference_sequence(GetParam());
+  infer::GenerateOptions options;
+  options.max_new_tokens = static_cast<int64_t>(ref.greedy_ids.size());
+  options.sampling.greedy = true;
+  const auto result = infer::generate(tiny_f32(), ref.ids, options, /*keep_logits=*/true);
+  EXPECT_EQ(result.tokens, ref.greedy_ids);
+  ASSERT_EQ(result.step_logits.size(), ref.greedy_ids.size());
+  const auto steps = torch::stack(result.step_logits);
+  EXPECT_LT(max_cols16_error(steps, ref.greedy_step_cols, steps.size(0)), 1e-4);
+}
+
+TEST_P(GreedyParity, GreedyDecodeWithoutKvCacheGivesSameTokens) {
+  const auto ref = load_reference_sequence(GetParam());
+  infer::GenerateOptions options;
+  options.max_new_tokens = static_cast<int64_t>(ref.greedy_ids.size());
+  options.sampling.greedy = true;
+  options.use_kv_cache = false;
+  const auto result = infer::generate(tiny_f32(), ref.ids, options, /*keep_logits=*/true);
+  EXPECT_EQ(result.tokens, ref.greedy_ids);
+  const auto steps = torch::stack(result.step_logits);
+  EXPECT_LT(max_cols16_error(steps, ref.greedy_step_cols, steps.size(0)), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Reference, GreedyParity, ::testing::Values("seq8", "seq33"));
+
+}  // namespace
+}  // namespace elm
