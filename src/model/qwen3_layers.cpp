@@ -1,5 +1,7 @@
 #include "model/qwen3_layers.h"
 
+#include "model/linear.h"
+
 #include <cmath>
 
 namespace elm::model {
@@ -46,7 +48,7 @@ torch::Tensor grouped_query_attention(const torch::Tensor& q, const torch::Tenso
 
 torch::Tensor swiglu_mlp(const torch::Tensor& x, const torch::Tensor& gate, const torch::Tensor& up,
                          const torch::Tensor& down) {
-  return torch::linear(torch::silu(torch::linear(x, gate)) * torch::linear(x, up), down);
+  return apply_linear(torch::silu(apply_linear(x, gate)) * apply_linear(x, up), down);
 }
 
 }  // namespace elm::model

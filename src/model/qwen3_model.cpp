@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "model/linear.h"
 #include "model/qwen3_layers.h"
 
 namespace elm::model {
@@ -82,14 +83,14 @@ torch::Tensor Qwen3Model::decoder_layer(int64_t index, const torch::Tensor& x, c
   const double eps = config_.rms_norm_eps;
 
   auto h = rms_norm(x, w.input_layernorm, eps);
-  auto q = rms_norm(torch::linear(h, w.q_proj).view({B, T, nh, hd}), w.q_norm, eps).transpose(1, 2);
-  auto k = rms_norm(torch::linear(h, w.k_proj).view({B, T, nkv, hd}), w.k_norm, eps).transpose(1, 2);
-  auto v = torch::linear(h, w.v_proj).view({B, T, nkv, hd}).transpose(1, 2);
+  auto q = rms_norm(apply_linear(h, w.q_proj).view({B, T, nh, hd}), w.q_norm, eps).transpose(1, 2);
+  auto k = rms_norm(apply_linear(h, w.k_proj).view({B, T, nkv, hd}), w.k_norm, eps).transpose(1, 2);
+  auto v = apply_linear(h, w.v_proj).view({B, T, nkv, hd}).transpose(1, 2);
   q = apply_rope(q, ctx.cos, ctx.sin);
   k = apply_rope(k, ctx.cos, ctx.sin);
   if (ctx.cache) std::tie(k, v) = ctx.cache->append(index, k, v);
   auto attn = grouped_query_attention(q.contiguous(), k, v, ctx.mask);
-  auto residual = x + torch::linear(attn, w.o_proj);
+  auto residual = x + apply_linear(attn, w.o_proj);
   auto z = rms_norm(residual, w.post_attention_layernorm, eps);
   return residual + swiglu_mlp(z, w.gate_proj, w.up_proj, w.down_proj);
 }
@@ -99,7 +100,7 @@ torch::Tensor Qwen3Model::final_norm(const torch::Tensor& hidden) const {
 }
 
 torch::Tensor Qwen3Model::lm_head(const torch::Tensor& normed) const {
-  return torch::linear(normed, weights_.output_projection()).to(torch::kFloat32);
+  return apply_linear(normed, weights_.output_projection()).to(torch::kFloat32);
 }
 
 ForwardResult Qwen3Model::forward(const torch::Tensor& ids, const ForwardOptions& options) const {

@@ -9,13 +9,15 @@
 #include "text/tokenizer.h"
 #include "text/tokenizer_impl.h"
 #include "text/tokenizer_json.h"
-#include "text/unicode.h"
 
 namespace elm::text {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+// Ids index dense tables; a larger id in a file is an error rather than a huge allocation.
+constexpr std::int64_t kMaxId = 1 << 24;
 
 std::string type_of(const json& j) {
   if (!j.is_object()) return "";
@@ -114,7 +116,7 @@ class Loader {
 
     impl.vocab.reserve(file.vocab.size());
     for (const auto& [token, id] : file.vocab) {
-      if (id < 0 || id > (1 << 30)) bad("model.vocab[\"" + token + "\"] is not a valid id");
+      if (id < 0 || id > kMaxId) bad("model.vocab[\"" + token + "\"] is not a valid id");
       impl.vocab[token] = static_cast<std::int32_t>(id);
       put(impl, static_cast<std::int32_t>(id), token);
     }
@@ -153,7 +155,7 @@ class Loader {
         bad("malformed added token " + t.dump());
       }
       const auto id = t["id"].get<std::int64_t>();
-      if (id < 0 || id > (1 << 30)) bad("added token id out of range: " + t.dump());
+      if (id < 0 || id > kMaxId) bad("added token id out of range: " + t.dump());
       const std::string content = t["content"].get<std::string>();
       if (flag(t, "lstrip") || flag(t, "rstrip") || flag(t, "single_word") || flag(t, "normalized")) {
         bad("unsupported added token options (lstrip/rstrip/single_word/normalized): " + t.dump());
