@@ -8,7 +8,7 @@
 #include "app/runtime.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "io/atomic_file.h"
+#include "core/atomic_file.h"
 #include "model/qwen3_model.h"
 
 namespace elm::app {
@@ -45,7 +45,7 @@ int run_logits(const Args& args) {
   }
   torch::InferenceMode inference_mode;
   auto logits = model.forward(torch::tensor(ids, torch::kInt64).unsqueeze(0)).logits[0].contiguous();
-  io::write_file_atomic(out_path, logits.data_ptr<float>(), logits.numel() * sizeof(float));
+  write_file_atomic(out_path, logits.data_ptr<float>(), logits.numel() * sizeof(float));
   nlohmann::json summary = {{"out", out_path},
                             {"shape", {logits.size(0), logits.size(1)}},
                             {"dtype", "float32"},

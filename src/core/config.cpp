@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/atomic_file.h"
+
 #include <unistd.h>
 
 #include <cctype>
@@ -502,22 +504,7 @@ std::string Config::to_toml(const std::string& header) const {
 
 void Config::write_toml(const std::string& path, const std::string& header) const {
   const std::string text = to_toml(header);
-  const std::string tmp = str_cat(path, ".tmp.", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    ELM_CHECK(out, "cannot write config file ", tmp, ": ", std::strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      fail("cannot write config file ", tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    fail("cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
-  }
+  write_file_atomic(path, text);
 }
 
 bool Config::operator==(const Config& other) const {

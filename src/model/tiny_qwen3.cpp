@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "io/atomic_file.h"
+#include "core/atomic_file.h"
 #include "io/half.h"
 #include "io/safetensors.h"
 
@@ -52,7 +52,7 @@ std::string write_tiny_qwen3(const std::string& out_dir, const TinyQwen3Options&
   config.torch_dtype = (options.dtype == "f32" || options.dtype == "float32") ? "float32" : "bfloat16";
   config.validate("tiny Qwen3 options");
   fs::create_directories(out_dir);
-  io::write_file_atomic((fs::path(out_dir) / "config.json").string(), qwen3_config_to_json(config));
+  write_file_atomic((fs::path(out_dir) / "config.json").string(), qwen3_config_to_json(config));
   const std::string weights_path = (fs::path(out_dir) / "model.safetensors").string();
   save_qwen3_safetensors(weights_path, random_qwen3_weights(config, options.seed), options.dtype);
   if (!options.tokenizer_dir.empty()) {

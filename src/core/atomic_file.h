@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace elm::io {
+namespace elm {
 
 class AtomicFileWriter {
  public:
@@ -28,4 +28,4 @@ class AtomicFileWriter {
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void write_file_atomic(const std::string& path, std::string_view text);
 
-}  // namespace elm::io
+}  // namespace elm

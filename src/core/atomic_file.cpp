@@ -1,4 +1,4 @@
-#include "io/atomic_file.h"
+#include "core/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 
-namespace elm::io {
+namespace elm {
 namespace {
 
 // Makes the rename itself durable. Best effort: the data is already in place when this fails.
@@ -75,4 +75,4 @@ void write_file_atomic(const std::string& path, std::string_view text) {
   write_file_atomic(path, text.data(), text.size());
 }
 
-}  // namespace elm::io
+}  // namespace elm
