@@ -18,7 +18,6 @@ void register_builtin_config_keys(ConfigSchema& s) {
                 "CPU threads per process; 0 = OMP_NUM_THREADS if set, else all available cores")
             .at_least(0));
   s.add(key_int("runtime.seed", 42, "Random seed (sampling, initialisation, data order)"));
-  s.add(key_string("runtime.device", "cpu", "Compute device").one_of({"cpu", "cuda"}));
 
   // [logging]
   s.add(key_string("logging.level", "info", "Console log level (rank 0 only, on stderr)")
