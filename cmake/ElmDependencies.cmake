@@ -4,7 +4,11 @@ find_package(PkgConfig REQUIRED)
 
 # LibTorch: Debian installs its CMake package under /usr/lib/<triplet>/cmake/Torch.
 find_package(Torch REQUIRED)
-# Torch's flags may carry -D_GLIBCXX_USE_CXX11_ABI; keep them on the targets that include torch only.
+# Every layer passes std::string across library boundaries, so all must share LibTorch's C++ ABI.
+# Debian's LibTorch and the cxx11-ABI LibTorch 2.x downloads use the new ABI; the pre-cxx11 ones do not.
+if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
+  message(FATAL_ERROR "This LibTorch uses the pre-C++11 ABI (_GLIBCXX_USE_CXX11_ABI=0); use a cxx11-ABI LibTorch build.")
+endif()
 
 find_package(MPI REQUIRED COMPONENTS CXX C)
 find_package(Boost 1.74 REQUIRED COMPONENTS log log_setup filesystem thread)
@@ -24,15 +28,16 @@ if(ELM_WITH_CUDA)
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
   endif()
+  # Hopper (H100/H200) unless the user says otherwise; must be set before enable_language.
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 90)
+  endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)
     find_package(CUDAToolkit)
     if(CUDAToolkit_FOUND)
       set(ELM_HAVE_CUDA ON)
-      if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-        set(CMAKE_CUDA_ARCHITECTURES 90)
-      endif()
       find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include /usr/include)
       find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
       if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)

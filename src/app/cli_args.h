@@ -1,10 +1,16 @@
 #pragma once
 // A small option parser for the subcommands: `--name value`, `--name=value` and flags, with
-// generated --help text. Unknown options are errors that name the option and the command.
+// generated --help text. Arguments the command does not declare go to the configuration
+// (`--config FILE`, `section.key=value`, `--section.key value`); what neither takes is an error
+// that names the argument and the command. The command's own options are taken first, so an
+// option value that merely looks like an override (--prompt "a.b=c") stays a value.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/config.h"
+#include "core/parse.h"
 
 namespace elm::app {
 
@@ -19,6 +25,8 @@ class ArgParser {
 
   // Returns false when --help/-h was given (help already printed to stdout).
   bool parse(const std::vector<std::string>& args);
+  // The configuration resolved from the arguments parse() passed on (defaults < files < overrides).
+  Config& config() { return config_; }
   std::string help() const;
 
   bool has(const std::string& name) const;
@@ -38,11 +46,7 @@ class ArgParser {
   std::string command_, usage_, description_, examples_, notes_;
   std::vector<Spec> specs_;
   std::vector<std::pair<std::string, std::string>> values_;  // in order; later wins
+  Config config_;
 };
-
-// "1,2,3" (spaces allowed, also a JSON array "[1, 2, 3]") -> ids; errors name the bad element.
-std::vector<int64_t> parse_id_list(const std::string& text, const std::string& what);
-int64_t parse_int(const std::string& text, const std::string& what);
-double parse_float(const std::string& text, const std::string& what);
 
 }  // namespace elm::app

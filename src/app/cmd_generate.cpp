@@ -69,9 +69,8 @@ int run_generate(const Args& args) {
                 "--max-new-tokens 16 --greedy\n"
                 "  explicitlm generate --model DIR --ids 9707,11 --max-new-tokens 24 --greedy --print-ids\n"
                 "  explicitlm generate --model DIR --prompt \"Tell me a joke\" --chat --temperature 0.7 --seed 1");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   ELM_CHECK(parser.has("--prompt") != parser.has("--ids"), "explicitlm generate: give exactly one of --prompt or --ids");
   apply_flags(parser, config);
   Runtime rt = start_runtime("generate", std::move(config));
@@ -114,7 +113,10 @@ int run_generate(const Args& args) {
   options.sampling.repetition_penalty = c.get_float("generation.repetition_penalty");
   options.sampling.seed = static_cast<uint64_t>(c.get_int("runtime.seed"));
   if (!parser.has("--ignore-eos")) {
+    // Qwen3's generation_config ends on <|im_end|> (eos) and <|endoftext|> (which Qwen3 also uses
+    // as bos_token_id); the tokenizer names them when present.
     options.stop_ids.push_back(model.config().eos_token_id);
+    options.stop_ids.push_back(model.config().bos_token_id);
     if (tokenizer) {
       for (const char* t : {"<|im_end|>", "<|endoftext|>"}) {
         if (auto id = tokenizer->token_to_id(t)) options.stop_ids.push_back(*id);

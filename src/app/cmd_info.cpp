@@ -19,9 +19,8 @@ int run_config(const Args& args) {
                    "`--config` can read back; with --list prints every key with its type, default and help.");
   parser.flag("--list", "list every key instead");
   parser.examples("  explicitlm config --config configs/tiny.toml generation.top_k=5\n  explicitlm config --list");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   if (parser.has("--list")) {
     std::cout << config.schema().describe();
   } else {
@@ -33,9 +32,8 @@ int run_config(const Args& args) {
 int run_info(const Args& args) {
   ArgParser parser("info", "[--json]", "Prints the build configuration, thread count and GPU availability.");
   parser.flag("--json", "one JSON object instead of text");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   Runtime rt = start_runtime("info", std::move(config));
   const gpu::DeviceReport gpu = gpu::probe_devices();
   nlohmann::json j = {

@@ -25,9 +25,8 @@ int run_logits(const Args& args) {
       .option("--threads", "N", "CPU threads (runtime.threads; 0 = OMP_NUM_THREADS or all cores)")
       .examples("  explicitlm logits --model build/models/qwen3-tiny --ids 9707,11,1879 --out /tmp/logits.f32\n"
                 "  python3 -c \"import numpy; print(numpy.fromfile('/tmp/logits.f32', 'f4').reshape(3, -1).argmax(1))\"");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   if (auto v = parser.maybe("--model")) config.set("model.qwen3_model_path", *v, "command line");
   if (auto v = parser.maybe("--dtype")) config.set("model.dtype", *v, "command line");
   if (auto v = parser.maybe("--threads")) config.set("runtime.threads", parse_int(*v, "--threads"), "command line");

@@ -36,9 +36,8 @@ int run_make_tiny_qwen3(const Args& args) {
       .examples("  explicitlm make-tiny-qwen3 --out build/models/qwen3-tiny\n"
                 "  explicitlm make-tiny-qwen3 --out /tmp/q --hidden-size 256 --layers 4 --heads 8 --kv-heads 2 "
                 "--head-dim 64 --dtype f32");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   start_runtime("make-tiny-qwen3", std::move(config));
 
   model::TinyQwen3Options options;

@@ -34,9 +34,8 @@ int run_tokenize(const Args& args) {
       .option("--jsonl", "FILE", "encode every line {\"text\": ...}; prints one {\"ids\": [...]} line per input line")
       .examples("  explicitlm tokenize --text \"Hello, world!\"\n"
                 "  explicitlm tokenize --tokenizer build/models/qwen3-tiny --jsonl prompts.jsonl > ids.jsonl");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   ELM_CHECK(parser.has("--text") != parser.has("--jsonl"), "explicitlm tokenize: give exactly one of --text or --jsonl");
   start_runtime("tokenize", std::move(config));
   const text::Tokenizer tokenizer = load_tokenizer(parser);
@@ -78,9 +77,8 @@ int run_detokenize(const Args& args) {
       .flag("--skip-special", "drop special tokens such as <|im_end|>")
       .flag("--json", "print the text as a JSON string (escapes newlines and control characters)")
       .examples("  explicitlm detokenize --ids 9707,11,1879,0\n  explicitlm detokenize --ids '[151644, 872]' --json");
-  std::vector<std::string> rest;
-  Config config = config_from_args(args, &rest);
-  if (!parser.parse(rest)) return 0;
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
   start_runtime("detokenize", std::move(config));
   const text::Tokenizer tokenizer = load_tokenizer(parser);
   std::vector<int32_t> ids;

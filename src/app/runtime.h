@@ -1,6 +1,5 @@
 #pragma once
-// What every subcommand does at start: resolve the config (--config FILE + overrides), set up
-// logging (console, and the run directory's log file when run.dir is set), the thread count, and
+// What every subcommand does once its options and config are parsed: set up logging (console, and the run directory's log file when run.dir is set), the thread count, and
 // write the resolved config into the run directory.
 #include <string>
 #include <vector>
@@ -14,9 +13,6 @@ struct Runtime {
   std::string run_dir;  // empty when run.dir is not set
   int threads = 1;
 };
-
-// Splits args into config overrides (applied) and the command's own options (returned in *rest).
-Config config_from_args(const std::vector<std::string>& args, std::vector<std::string>* rest);
 
 // Call after the command has folded its own flags into `config` (so the saved config is complete).
 Runtime start_runtime(const std::string& command, Config config);

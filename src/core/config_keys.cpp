@@ -16,7 +16,8 @@ void register_builtin_config_keys(ConfigSchema& s) {
   // [runtime] — process-wide settings.
   s.add(key_int("runtime.threads", 0,
                 "CPU threads per process; 0 = OMP_NUM_THREADS if set, else all available cores")
-            .at_least(0));
+            .at_least(0)
+            .at_most(4096));
   s.add(key_int("runtime.seed", 42, "Random seed (sampling, initialisation, data order)"));
 
   // [logging]

@@ -23,10 +23,12 @@ GenerateResult generate(const model::Qwen3Model& model, const std::vector<int64_
                         const GenerateOptions& options, bool keep_logits) {
   ELM_CHECK(!prompt.empty(), "generate: the prompt has no tokens");
   ELM_CHECK(options.max_new_tokens >= 0, "generate: max_new_tokens must be >= 0");
-  const int64_t total = static_cast<int64_t>(prompt.size()) + options.max_new_tokens;
-  ELM_CHECK(total <= model.config().max_position_embeddings, "generate: prompt (", prompt.size(),
-            " tokens) + max_new_tokens (", options.max_new_tokens, ") exceeds max_position_embeddings (",
-            model.config().max_position_embeddings, ")");
+  const int64_t prompt_len = static_cast<int64_t>(prompt.size());
+  const int64_t max_positions = model.config().max_position_embeddings;
+  ELM_CHECK(prompt_len <= max_positions && options.max_new_tokens <= max_positions - prompt_len,
+            "generate: prompt (", prompt_len, " tokens) + max_new_tokens (", options.max_new_tokens,
+            ") exceeds max_position_embeddings (", max_positions, ")");
+  const int64_t total = prompt_len + options.max_new_tokens;
 
   torch::InferenceMode inference_mode;
   Sampler sampler(options.sampling);

@@ -17,6 +17,8 @@ Sampler::Sampler(SamplingOptions options) : options_(options), rng_(options.seed
 
 void apply_repetition_penalty(torch::Tensor& logits, const std::vector<int64_t>& history, double penalty) {
   if (penalty == 1.0 || history.empty()) return;
+  ELM_CHECK(logits.dim() == 1 && logits.is_contiguous() && logits.scalar_type() == torch::kFloat32,
+            "repetition penalty needs one contiguous f32 row of logits");
   float* data = logits.data_ptr<float>();
   const int64_t V = logits.size(0);
   std::unordered_set<int64_t> seen(history.begin(), history.end());
@@ -51,6 +53,8 @@ torch::Tensor filtered_probabilities(const torch::Tensor& logits, double tempera
 int64_t Sampler::next(const torch::Tensor& logits_in, const std::vector<int64_t>& history) {
   ELM_CHECK(logits_in.dim() == 1, "sampler expects one row of logits");
   auto logits = logits_in.to(torch::kFloat32).contiguous().clone();
+  ELM_CHECK(logits.numel() > 0 && torch::isfinite(logits).all().item<bool>(),
+            "the model produced non-finite logits (NaN or inf); check the weights and dtype");
   apply_repetition_penalty(logits, history, options_.repetition_penalty);
   if (options_.greedy || options_.temperature == 0.0) return logits.argmax().item<int64_t>();
 

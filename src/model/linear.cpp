@@ -25,9 +25,15 @@ bool wants_grad(const torch::Tensor& x, const torch::Tensor& w) {
 }  // namespace
 
 torch::Tensor small_rows_linear(const torch::Tensor& x_in, const torch::Tensor& w_in) {
+  TORCH_CHECK(x_in.scalar_type() == torch::kFloat32 && w_in.scalar_type() == torch::kFloat32 && x_in.device().is_cpu() &&
+                  w_in.device().is_cpu(),
+              "small_rows_linear: f32 CPU tensors only");
+  TORCH_CHECK(w_in.dim() == 2 && w_in.is_contiguous() && x_in.dim() >= 1 && x_in.size(-1) == w_in.size(1),
+              "small_rows_linear: x [..., K] and a contiguous weight [N, K] needed");
+  TORCH_CHECK(!wants_grad(x_in, w_in), "small_rows_linear has no autograd; use torch::linear");
   const int64_t in = w_in.size(1), out_features = w_in.size(0);
   auto x = x_in.reshape({-1, in}).contiguous();
-  auto w = w_in.contiguous();
+  const auto& w = w_in;
   const int64_t rows = x.size(0);
   auto out = torch::empty({rows, out_features}, x.options());
   const float* xp = x.data_ptr<float>();
@@ -48,7 +54,9 @@ torch::Tensor small_rows_linear(const torch::Tensor& x_in, const torch::Tensor& 
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight) {
   const bool eligible = x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
                         x.device().is_cpu() && weight.device().is_cpu() && weight.dim() == 2 &&
-                        x.numel() / weight.size(1) <= kSmallRowsMax && !wants_grad(x, weight);
+                        weight.is_contiguous() && x.dim() >= 1 && weight.size(1) > 0 &&
+                        x.size(-1) == weight.size(1) && x.numel() / weight.size(1) <= kSmallRowsMax &&
+                        !wants_grad(x, weight);
   return eligible ? small_rows_linear(x, weight) : torch::linear(x, weight);
 }
 

@@ -93,6 +93,7 @@ Qwen3Config parse_qwen3_config(const std::string& text, const std::string& origi
   c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", c.tie_word_embeddings, origin);
   c.bos_token_id = get_int(j, "bos_token_id", c.bos_token_id, origin);
   if (auto it = j.find("eos_token_id"); it != j.end() && it->is_array() && !it->empty()) {
+    ELM_CHECK((*it)[0].is_number_integer(), origin, ": key 'eos_token_id' must hold integers, got ", it->dump());
     c.eos_token_id = (*it)[0].get<int64_t>();  // HF allows a list; the first is the chat end token
   } else {
     c.eos_token_id = get_int(j, "eos_token_id", c.eos_token_id, origin);

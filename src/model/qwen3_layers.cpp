@@ -39,7 +39,8 @@ torch::Tensor grouped_query_attention(const torch::Tensor& q, const torch::Tenso
   // Heads that share a KV head are adjacent, so [B, nh, T, hd] regroups to [B, nkv, group*T, hd]
   // without copying K or V.
   auto qg = q.reshape({B, nkv, group * T, hd});
-  auto scores = torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32) * (1.0 / std::sqrt(double(hd)));
+  // Scaled in the compute dtype, then softmax in f32 (HF's eager attention does the same).
+  auto scores = (torch::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(hd)))).to(torch::kFloat32);
   auto m = mask.view({B, 1, 1, T, S}).expand({B, 1, group, T, S}).reshape({B, 1, group * T, S});
   auto probs = torch::softmax(scores + m, -1).to(q.scalar_type());
   auto out = torch::matmul(probs, v);  // [B, nkv, group*T, hd]

@@ -40,6 +40,7 @@ KVCache Qwen3Model::new_cache(int64_t batch, int64_t capacity) const {
 
 AttentionContext Qwen3Model::make_context(const torch::Tensor& ids, const torch::Tensor& attention_mask,
                                           KVCache* cache) const {
+  ELM_CHECK(ids.dim() == 2, "input_ids must be [batch, tokens], got ", ids.dim(), " dimension(s)");
   const int64_t B = ids.size(0), T = ids.size(1);
   AttentionContext ctx;
   ctx.cache = cache;

@@ -11,21 +11,34 @@ namespace {
 
 std::string layer_prefix(size_t i) { return "model.layers." + std::to_string(i) + "."; }
 
-// Layer tensors in the order of Qwen3LayerWeights, paired with their HF suffixes.
-std::vector<std::pair<const char*, torch::Tensor Qwen3LayerWeights::*>> layer_fields() {
-  return {
-      {"input_layernorm.weight", &Qwen3LayerWeights::input_layernorm},
-      {"self_attn.q_proj.weight", &Qwen3LayerWeights::q_proj},
-      {"self_attn.k_proj.weight", &Qwen3LayerWeights::k_proj},
-      {"self_attn.v_proj.weight", &Qwen3LayerWeights::v_proj},
-      {"self_attn.o_proj.weight", &Qwen3LayerWeights::o_proj},
-      {"self_attn.q_norm.weight", &Qwen3LayerWeights::q_norm},
-      {"self_attn.k_norm.weight", &Qwen3LayerWeights::k_norm},
-      {"post_attention_layernorm.weight", &Qwen3LayerWeights::post_attention_layernorm},
-      {"mlp.gate_proj.weight", &Qwen3LayerWeights::gate_proj},
-      {"mlp.up_proj.weight", &Qwen3LayerWeights::up_proj},
-      {"mlp.down_proj.weight", &Qwen3LayerWeights::down_proj},
+using Shape = std::vector<int64_t>;
+
+// One row per layer tensor: HF suffix, field, and the shape config.json implies. Loading,
+// saving, the expected-tensor list and random initialisation all walk this one table.
+struct LayerField {
+  const char* suffix;
+  torch::Tensor Qwen3LayerWeights::*member;
+  Shape (*shape)(const Qwen3Config&);
+};
+
+const std::vector<LayerField>& layer_fields() {
+  using L = Qwen3LayerWeights;
+  using C = Qwen3Config;
+  static const std::vector<LayerField> fields = {
+      {"input_layernorm.weight", &L::input_layernorm, [](const C& c) -> Shape { return {c.hidden_size}; }},
+      {"self_attn.q_proj.weight", &L::q_proj, [](const C& c) -> Shape { return {c.q_dim(), c.hidden_size}; }},
+      {"self_attn.k_proj.weight", &L::k_proj, [](const C& c) -> Shape { return {c.kv_dim(), c.hidden_size}; }},
+      {"self_attn.v_proj.weight", &L::v_proj, [](const C& c) -> Shape { return {c.kv_dim(), c.hidden_size}; }},
+      {"self_attn.o_proj.weight", &L::o_proj, [](const C& c) -> Shape { return {c.hidden_size, c.q_dim()}; }},
+      {"self_attn.q_norm.weight", &L::q_norm, [](const C& c) -> Shape { return {c.head_dim}; }},
+      {"self_attn.k_norm.weight", &L::k_norm, [](const C& c) -> Shape { return {c.head_dim}; }},
+      {"post_attention_layernorm.weight", &L::post_attention_layernorm,
+       [](const C& c) -> Shape { return {c.hidden_size}; }},
+      {"mlp.gate_proj.weight", &L::gate_proj, [](const C& c) -> Shape { return {c.intermediate_size, c.hidden_size}; }},
+      {"mlp.up_proj.weight", &L::up_proj, [](const C& c) -> Shape { return {c.intermediate_size, c.hidden_size}; }},
+      {"mlp.down_proj.weight", &L::down_proj, [](const C& c) -> Shape { return {c.hidden_size, c.intermediate_size}; }},
   };
+  return fields;
 }
 
 std::string shape_str(const std::vector<int64_t>& shape) {
@@ -58,18 +71,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_qwen3_tensors
   std::vector<std::pair<std::string, std::vector<int64_t>>> out;
   out.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    const std::string p = layer_prefix(i);
-    out.push_back({p + "input_layernorm.weight", {c.hidden_size}});
-    out.push_back({p + "self_attn.q_proj.weight", {c.q_dim(), c.hidden_size}});
-    out.push_back({p + "self_attn.k_proj.weight", {c.kv_dim(), c.hidden_size}});
-    out.push_back({p + "self_attn.v_proj.weight", {c.kv_dim(), c.hidden_size}});
-    out.push_back({p + "self_attn.o_proj.weight", {c.hidden_size, c.q_dim()}});
-    out.push_back({p + "self_attn.q_norm.weight", {c.head_dim}});
-    out.push_back({p + "self_attn.k_norm.weight", {c.head_dim}});
-    out.push_back({p + "post_attention_layernorm.weight", {c.hidden_size}});
-    out.push_back({p + "mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size}});
-    out.push_back({p + "mlp.up_proj.weight", {c.intermediate_size, c.hidden_size}});
-    out.push_back({p + "mlp.down_proj.weight", {c.hidden_size, c.intermediate_size}});
+    for (const auto& field : layer_fields()) out.push_back({layer_prefix(i) + field.suffix, field.shape(c)});
   }
   out.push_back({"model.norm.weight", {c.hidden_size}});
   return out;
@@ -78,9 +80,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_qwen3_tensors
 std::vector<std::pair<std::string, torch::Tensor>> Qwen3Weights::named_tensors() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   out.emplace_back("model.embed_tokens.weight", embed_tokens);
-  const auto fields = layer_fields();
   for (size_t i = 0; i < layers.size(); ++i) {
-    for (const auto& [suffix, member] : fields) out.emplace_back(layer_prefix(i) + suffix, layers[i].*member);
+    for (const auto& f : layer_fields()) out.emplace_back(layer_prefix(i) + f.suffix, layers[i].*f.member);
   }
   out.emplace_back("model.norm.weight", norm);
   if (lm_head.defined()) out.emplace_back("lm_head.weight", lm_head);
@@ -91,7 +92,7 @@ Qwen3Weights Qwen3Weights::to(torch::ScalarType dtype) const {
   Qwen3Weights out = *this;
   out.embed_tokens = embed_tokens.to(dtype);
   for (auto& layer : out.layers) {
-    for (const auto& [suffix, member] : layer_fields()) layer.*member = (layer.*member).to(dtype);
+    for (const auto& f : layer_fields()) layer.*f.member = (layer.*f.member).to(dtype);
   }
   out.norm = norm.to(dtype);
   if (lm_head.defined()) out.lm_head = lm_head.to(dtype);
@@ -108,19 +109,12 @@ Qwen3Weights load_qwen3_weights(const io::SafetensorsCheckpoint& ckpt, const Qwe
     used.insert(name);
     return read_tensor(ckpt, name, shape, dtype, origin);
   };
-  const auto expected = expected_qwen3_tensors(config);
-  size_t k = 0;
-  w.embed_tokens = load(expected[k].first, expected[k].second);
-  ++k;
-  const auto fields = layer_fields();
+  w.embed_tokens = load("model.embed_tokens.weight", {config.vocab_size, config.hidden_size});
   w.layers.resize(config.num_hidden_layers);
-  for (auto& layer : w.layers) {
-    for (const auto& [suffix, member] : fields) {
-      layer.*member = load(expected[k].first, expected[k].second);
-      ++k;
-    }
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    for (const auto& f : layer_fields()) w.layers[i].*f.member = load(layer_prefix(i) + f.suffix, f.shape(config));
   }
-  w.norm = load(expected[k].first, expected[k].second);
+  w.norm = load("model.norm.weight", {config.hidden_size});
   if (ckpt.contains("lm_head.weight")) {
     w.lm_head = load("lm_head.weight", {config.vocab_size, config.hidden_size});
   } else {
@@ -148,18 +142,11 @@ Qwen3Weights random_qwen3_weights(const Qwen3Config& c, uint64_t seed) {
   Qwen3Weights w;
   w.embed_tokens = normal({c.vocab_size, c.hidden_size}, 0.02);
   w.layers.resize(c.num_hidden_layers);
-  for (auto& l : w.layers) {
-    l.input_layernorm = norm_weight(c.hidden_size);
-    l.q_proj = normal({c.q_dim(), c.hidden_size}, 0.02);
-    l.k_proj = normal({c.kv_dim(), c.hidden_size}, 0.02);
-    l.v_proj = normal({c.kv_dim(), c.hidden_size}, 0.02);
-    l.o_proj = normal({c.hidden_size, c.q_dim()}, 0.02);
-    l.q_norm = norm_weight(c.head_dim);
-    l.k_norm = norm_weight(c.head_dim);
-    l.post_attention_layernorm = norm_weight(c.hidden_size);
-    l.gate_proj = normal({c.intermediate_size, c.hidden_size}, 0.02);
-    l.up_proj = normal({c.intermediate_size, c.hidden_size}, 0.02);
-    l.down_proj = normal({c.hidden_size, c.intermediate_size}, 0.02);
+  for (auto& layer : w.layers) {
+    for (const auto& f : layer_fields()) {
+      const Shape shape = f.shape(c);
+      layer.*f.member = shape.size() == 1 ? norm_weight(shape[0]) : normal(shape, 0.02);
+    }
   }
   w.norm = norm_weight(c.hidden_size);
   if (!c.tie_word_embeddings) w.lm_head = normal({c.vocab_size, c.hidden_size}, 0.02);

@@ -48,24 +48,36 @@ void save_qwen3_safetensors(const std::string& path, const Qwen3Weights& weights
 }
 
 std::string write_tiny_qwen3(const std::string& out_dir, const TinyQwen3Options& options) {
+  const bool f32 = options.dtype == "f32" || options.dtype == "float32";
+  ELM_CHECK(f32 || options.dtype == "bf16" || options.dtype == "bfloat16", "unknown weight dtype '", options.dtype,
+            "' (bf16 or f32)");
   Qwen3Config config = options.config;
-  config.torch_dtype = (options.dtype == "f32" || options.dtype == "float32") ? "float32" : "bfloat16";
+  config.torch_dtype = f32 ? "float32" : "bfloat16";
   config.validate("tiny Qwen3 options");
-  fs::create_directories(out_dir);
-  write_file_atomic((fs::path(out_dir) / "config.json").string(), qwen3_config_to_json(config));
+
+  // Check every input before writing anything, so a failure never leaves a mismatched directory.
+  fs::path tokenizer_src;
+  if (!options.tokenizer_dir.empty()) {
+    tokenizer_src = options.tokenizer_dir;
+    if (!fs::is_directory(tokenizer_src)) tokenizer_src = tokenizer_src.parent_path();
+    ELM_CHECK(fs::exists(tokenizer_src / "tokenizer.json"), "no tokenizer.json in ", tokenizer_src.string(),
+              " (run tools/setup.sh to export the Qwen3 tokenizer)");
+  }
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  ELM_CHECK(!ec, "cannot create model directory ", out_dir, ": ", ec.message());
+
+  // Weights and tokenizer first, config.json last: a directory with a config.json is complete.
   const std::string weights_path = (fs::path(out_dir) / "model.safetensors").string();
   save_qwen3_safetensors(weights_path, random_qwen3_weights(config, options.seed), options.dtype);
-  if (!options.tokenizer_dir.empty()) {
-    fs::path src(options.tokenizer_dir);
-    if (!fs::is_directory(src)) src = src.parent_path();
-    ELM_CHECK(fs::exists(src / "tokenizer.json"), "no tokenizer.json in ", src.string(),
-              " (run tools/setup.sh to export the Qwen3 tokenizer)");
+  if (!tokenizer_src.empty()) {
     for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
-      if (fs::exists(src / name)) {
-        fs::copy_file(src / name, fs::path(out_dir) / name, fs::copy_options::overwrite_existing);
-      }
+      if (!fs::exists(tokenizer_src / name)) continue;
+      fs::copy_file(tokenizer_src / name, fs::path(out_dir) / name, fs::copy_options::overwrite_existing, ec);
+      ELM_CHECK(!ec, "cannot copy ", (tokenizer_src / name).string(), " to ", out_dir, ": ", ec.message());
     }
   }
+  write_file_atomic((fs::path(out_dir) / "config.json").string(), qwen3_config_to_json(config));
   return weights_path;
 }
 

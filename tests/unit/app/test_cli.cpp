@@ -77,6 +77,20 @@ TEST(Cli, TokenizeTextMapsSpecialTokenText) {
   EXPECT_EQ(ids.back(), 151645);
 }
 
+TEST(Cli, OptionValuesThatLookLikeOverridesStayValues) {
+  auto direct = run_cli({"tokenize", "--tokenizer", tokenizer_dir(), "--text", "os.environ=1"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  auto via_jsonl_dir = scratch("override-lookalike");
+  std::ofstream(via_jsonl_dir / "in.jsonl") << nlohmann::json({{"text", "os.environ=1"}}).dump() << "\n";
+  auto jsonl = run_cli({"tokenize", "--tokenizer", tokenizer_dir(), "--jsonl", (via_jsonl_dir / "in.jsonl").string()});
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  EXPECT_EQ(nlohmann::json::parse(jsonl.out)["ids"], nlohmann::json::parse(direct.out));
+  // A real override after the option still applies.
+  auto cfg = run_cli({"config", "generation.top_k=3"});
+  ASSERT_EQ(cfg.exit_code, 0) << cfg.err;
+  EXPECT_CONTAINS(cfg.out, "top_k = 3");
+}
+
 TEST(Cli, TokenizeInvalidUtf8IsAnError) {
   auto r = run_cli({"tokenize", "--tokenizer", tokenizer_dir(), "--text", std::string("ab\xff\xfe")});
   EXPECT_NE(r.exit_code, 0);

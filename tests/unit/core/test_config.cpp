@@ -235,6 +235,18 @@ TEST(ConfigFile, ShippedTinyConfigLoads) {
   EXPECT_EQ(c.get_string("model.qwen3_model_path"), "build/models/qwen3-tiny");
 }
 
+TEST(ConfigFile, EveryShippedConfigLoadsAndSetsWhatItSays) {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(ELM_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    Config c;
+    EXPECT_NO_THROW(c.load_file(entry.path().string())) << entry.path();
+    EXPECT_FALSE(c.non_default_lines().empty()) << entry.path() << " sets nothing";
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 2);
+}
+
 TEST(ConfigDocs, EveryKeyIsDocumented) {
   std::string doc = test::read_file(std::string(ELM_SOURCE_DIR) + "/docs/config.md");
   ASSERT_FALSE(doc.empty()) << "docs/config.md is missing";
