@@ -23,6 +23,7 @@ GenerateResult generate(const model::Qwen3Model& model, const std::vector<int64_
                         const GenerateOptions& options, bool keep_logits) {
   ELM_CHECK(!prompt.empty(), "generate: the prompt has no tokens");
   ELM_CHECK(options.max_new_tokens >= 0, "generate: max_new_tokens must be >= 0");
+  ELM_CHECK(options.prefill_chunk >= 0, "generate: prefill_chunk must be >= 0");
   const int64_t prompt_len = static_cast<int64_t>(prompt.size());
   const int64_t max_positions = model.config().max_position_embeddings;
   ELM_CHECK(prompt_len <= max_positions && options.max_new_tokens <= max_positions - prompt_len,
@@ -42,7 +43,12 @@ GenerateResult generate(const model::Qwen3Model& model, const std::vector<int64_
   forward.cache = cache ? &*cache : nullptr;
 
   auto start = std::chrono::steady_clock::now();
-  torch::Tensor logits = model.forward(as_batch(prompt), forward).logits[0];
+  torch::Tensor logits;
+  const int64_t chunk = (cache && options.prefill_chunk > 0) ? options.prefill_chunk : prompt_len;
+  for (int64_t begin = 0; begin < prompt_len; begin += chunk) {
+    const int64_t end = std::min(prompt_len, begin + chunk);
+    logits = model.forward(as_batch({prompt.begin() + begin, prompt.begin() + end}), forward).logits[0];
+  }
   result.prefill_seconds = seconds_since(start);
   result.stop_reason = "max_new_tokens";
 

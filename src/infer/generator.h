@@ -15,6 +15,9 @@ struct GenerateOptions {
   int64_t max_new_tokens = 64;
   SamplingOptions sampling;
   bool use_kv_cache = true;
+  // With the KV cache, the prompt is prefilled in chunks of this many tokens (0 = all at once):
+  // attention scores take O(chunk x context) memory instead of O(prompt^2).
+  int64_t prefill_chunk = 512;
   std::vector<int64_t> stop_ids;                 // generation ends after emitting one of these
   std::function<void(int64_t token)> on_token;   // streaming callback, called for each new token
 };

@@ -1,6 +1,7 @@
 // Greedy generation on the reference tiny model equals llama.cpp's continuation and step logits.
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "infer/generator.h"
 #include "model/qwen3_model.h"
 #include "support/reference_data.h"
@@ -44,6 +45,39 @@ TEST_P(GreedyParity, GreedyDecodeWithoutKvCacheGivesSameTokens) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, GreedyParity, ::testing::Values("seq8", "seq33"));
+
+}  // namespace
+}  // namespace elm
+
+namespace elm {
+namespace {
+
+TEST(Generator, ChunkedPrefillGivesTheSameTokensAndLogits) {
+  const auto ref = testing::load_reference_sequence("seq33");
+  static const model::Qwen3Model model = model::Qwen3Model::load(testing::tiny_model_dir(), torch::kFloat32);
+  infer::GenerateOptions whole;
+  whole.max_new_tokens = 6;
+  whole.sampling.greedy = true;
+  whole.prefill_chunk = 0;
+  infer::GenerateOptions chunked = whole;
+  chunked.prefill_chunk = 5;  // 33 prompt tokens: 6 full chunks and a tail of 3
+  const auto a = infer::generate(model, ref.ids, whole, true);
+  const auto b = infer::generate(model, ref.ids, chunked, true);
+  EXPECT_EQ(a.tokens, b.tokens);
+  EXPECT_EQ(b.tokens, std::vector<int64_t>(ref.greedy_ids.begin(), ref.greedy_ids.begin() + 6));
+  for (size_t i = 0; i < a.step_logits.size(); ++i) {
+    EXPECT_LT((a.step_logits[i] - b.step_logits[i]).abs().max().item<double>(), 1e-5) << "step " << i;
+  }
+}
+
+TEST(Generator, RejectsPromptsBeyondTheContextAndEmptyPrompts) {
+  static const model::Qwen3Model model = model::Qwen3Model::load(testing::tiny_model_dir(), torch::kFloat32);
+  infer::GenerateOptions options;
+  options.max_new_tokens = model.config().max_position_embeddings;
+  EXPECT_THROW(infer::generate(model, {1, 2}, options), Error);
+  options.max_new_tokens = 1;
+  EXPECT_THROW(infer::generate(model, {}, options), Error);
+}
 
 }  // namespace
 }  // namespace elm
