@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "model/qwen3_model.h"
+
 namespace elm::testing {
 
 inline std::string reference_dir() { return std::string(ELM_TEST_DATA_DIR) + "/reference"; }
@@ -23,6 +25,12 @@ std::vector<T> read_raw(const std::string& path) {
   in.seekg(0);
   in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size() * sizeof(T)));
   return out;
+}
+
+// The reference tiny model loaded once per test binary, computed in f32.
+inline const model::Qwen3Model& reference_tiny_f32() {
+  static const model::Qwen3Model model = model::Qwen3Model::load(tiny_model_dir(), torch::kFloat32);
+  return model;
 }
 
 inline nlohmann::json reference_manifest() {

@@ -13,11 +13,6 @@ using testing::load_reference_sequence;
 using testing::max_cols16_error;
 using testing::tiny_model_dir;
 
-const model::Qwen3Model& tiny_f32() {
-  static const model::Qwen3Model model = model::Qwen3Model::load(tiny_model_dir(), torch::kFloat32);
-  return model;
-}
-
 class GreedyParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GreedyParity, GreedyDecodeWithKvCacheMatchesTokensAndStepLogits) {
@@ -25,7 +20,7 @@ TEST_P(GreedyParity, GreedyDecodeWithKvCacheMatchesTokensAndStepLogits) {
   infer::GenerateOptions options;
   options.max_new_tokens = static_cast<int64_t>(ref.greedy_ids.size());
   options.sampling.greedy = true;
-  const auto result = infer::generate(tiny_f32(), ref.ids, options, /*keep_logits=*/true);
+  const auto result = infer::generate(testing::reference_tiny_f32(), ref.ids, options, /*keep_logits=*/true);
   EXPECT_EQ(result.tokens, ref.greedy_ids);
   ASSERT_EQ(result.step_logits.size(), ref.greedy_ids.size());
   const auto steps = torch::stack(result.step_logits);
@@ -38,7 +33,7 @@ TEST_P(GreedyParity, GreedyDecodeWithoutKvCacheGivesSameTokens) {
   options.max_new_tokens = static_cast<int64_t>(ref.greedy_ids.size());
   options.sampling.greedy = true;
   options.use_kv_cache = false;
-  const auto result = infer::generate(tiny_f32(), ref.ids, options, /*keep_logits=*/true);
+  const auto result = infer::generate(testing::reference_tiny_f32(), ref.ids, options, /*keep_logits=*/true);
   EXPECT_EQ(result.tokens, ref.greedy_ids);
   const auto steps = torch::stack(result.step_logits);
   EXPECT_LT(max_cols16_error(steps, ref.greedy_step_cols, steps.size(0)), 1e-4);
@@ -54,7 +49,7 @@ namespace {
 
 TEST(Generator, ChunkedPrefillGivesTheSameTokensAndLogits) {
   const auto ref = testing::load_reference_sequence("seq33");
-  static const model::Qwen3Model model = model::Qwen3Model::load(testing::tiny_model_dir(), torch::kFloat32);
+  const model::Qwen3Model& model = testing::reference_tiny_f32();
   infer::GenerateOptions whole;
   whole.max_new_tokens = 6;
   whole.sampling.greedy = true;
@@ -71,7 +66,7 @@ TEST(Generator, ChunkedPrefillGivesTheSameTokensAndLogits) {
 }
 
 TEST(Generator, RejectsPromptsBeyondTheContextAndEmptyPrompts) {
-  static const model::Qwen3Model model = model::Qwen3Model::load(testing::tiny_model_dir(), torch::kFloat32);
+  const model::Qwen3Model& model = testing::reference_tiny_f32();
   infer::GenerateOptions options;
   options.max_new_tokens = model.config().max_position_embeddings;
   EXPECT_THROW(infer::generate(model, {1, 2}, options), Error);

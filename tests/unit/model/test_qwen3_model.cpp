@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -143,6 +144,40 @@ TEST(Qwen3Model, Bf16SaveRoundsToNearestAndReloads) {
   const auto original = model::random_qwen3_weights(c, 4);
   const auto expected = original.layers[0].q_proj.to(torch::kBFloat16).to(torch::kFloat32);
   EXPECT_TRUE(torch::equal(loaded.weights().layers[0].q_proj, expected));
+}
+
+TEST(Qwen3Model, ShardedCheckpointLoadsLikeASingleFile) {
+  torch::InferenceMode guard;
+  const auto single = temp_dir("single");
+  model::TinyQwen3Options options;
+  options.config = small_config();
+  options.dtype = "f32";
+  options.seed = 11;
+  model::write_tiny_qwen3(single.string(), options);
+
+  // Split the same tensors over two shards with an HF index, as large checkpoints ship.
+  const auto sharded = temp_dir("sharded");
+  fs::copy_file(single / "config.json", sharded / "config.json");
+  auto ckpt = io::SafetensorsCheckpoint::open(single.string());
+  std::vector<io::TensorToWrite> shard[2];
+  nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
+  const auto names = ckpt.names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& info = ckpt.info(names[i]);
+    const int s = i % 2;
+    shard[s].push_back({names[i], info.dtype, info.shape, ckpt.raw(names[i])});
+    index["weight_map"][names[i]] = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
+  }
+  for (int s = 0; s < 2; ++s) {
+    io::write_safetensors((sharded / ("model-0000" + std::to_string(s + 1) + "-of-00002.safetensors")).string(),
+                          shard[s]);
+  }
+  std::ofstream(sharded / "model.safetensors.index.json") << index.dump(2);
+
+  const auto a = model::Qwen3Model::load(single.string(), torch::kFloat32);
+  const auto b = model::Qwen3Model::load(sharded.string(), torch::kFloat32);
+  const auto ids = ids_tensor({7, 8, 9, 10});
+  EXPECT_TRUE(torch::equal(a.forward(ids).logits, b.forward(ids).logits));
 }
 
 TEST(Qwen3Model, TokenOutsideVocabularyIsAnError) {

@@ -11,11 +11,6 @@ using testing::load_reference_sequence;
 using testing::max_cols16_error;
 using testing::tiny_model_dir;
 
-const model::Qwen3Model& tiny_f32() {
-  static const model::Qwen3Model model = model::Qwen3Model::load(tiny_model_dir(), torch::kFloat32);
-  return model;
-}
-
 torch::Tensor full_logits(const model::Qwen3Model& m, const std::vector<int64_t>& ids) {
   torch::InferenceMode guard;
   return m.forward(torch::tensor(ids, torch::kInt64).unsqueeze(0)).logits[0];
@@ -25,7 +20,7 @@ class Qwen3Parity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Qwen3Parity, FullLogitRowsMatchLlamaCpp) {
   const auto ref = load_reference_sequence(GetParam());
-  const auto logits = full_logits(tiny_f32(), ref.ids);
+  const auto logits = full_logits(testing::reference_tiny_f32(), ref.ids);
   const int64_t V = logits.size(1);
   ASSERT_EQ(V, 151936);
   ASSERT_EQ(ref.full_rows.size(), ref.full_row_positions.size() * V);
@@ -38,7 +33,7 @@ TEST_P(Qwen3Parity, FullLogitRowsMatchLlamaCpp) {
 
 TEST_P(Qwen3Parity, EveryPositionMatchesOnColumnSubset) {
   const auto ref = load_reference_sequence(GetParam());
-  const auto logits = full_logits(tiny_f32(), ref.ids);
+  const auto logits = full_logits(testing::reference_tiny_f32(), ref.ids);
   EXPECT_LT(max_cols16_error(logits, ref.cols16, static_cast<int64_t>(ref.ids.size())), 1e-4);
 }
 
