@@ -18,7 +18,15 @@ pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 # Parallel HDF5 (checkpoints, bank files): Debian's openmpi flavour.
 set(HDF5_PREFER_PARALLEL TRUE)
-find_package(HDF5 COMPONENTS C)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(WARNING "HDF5 is not the parallel (MPI) build; install libhdf5-openmpi-dev (tools/setup.sh does)")
+endif()
+# One imported target for the project: HDF5 headers include mpi.h in the parallel build.
+add_library(elm_hdf5 INTERFACE)
+target_include_directories(elm_hdf5 INTERFACE ${HDF5_INCLUDE_DIRS})
+target_compile_definitions(elm_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+target_link_libraries(elm_hdf5 INTERFACE ${HDF5_LIBRARIES} MPI::MPI_C)
 
 # Optional CUDA / NCCL: compiled and linked when a toolkit is present; nothing needs a GPU to build.
 set(ELM_HAVE_CUDA OFF)

@@ -13,6 +13,41 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_string("model.dtype", "float32", "Weight and compute dtype")
             .one_of({"float32", "bfloat16"}));
 
+  // [model] — the explicit memory (names follow the reference implementation).
+  s.add(key_int("model.knowledge_num", 1048576, "Memory bank entries N (a perfect square: the product-key grid)")
+            .at_least(1));
+  s.add(key_int("model.knowledge_length", 16, "Token ids per bank entry L").at_least(1));
+  s.add(key_int("model.knowledge_dim", 128, "Router key dimension (split in two halves)").at_least(2));
+  s.add(key_int("model.num_candidates", 8, "Candidate entries the router returns per query").at_least(1));
+  s.add(key_int("model.num_candidates_internal", 32,
+                "Top keys kept per half before the Cartesian product (>= num_candidates when squared)")
+            .at_least(1));
+  s.add(key_int("model.num_selected", 1, "Entries selected per token among the candidates").at_least(1));
+  s.add(key_float("model.gumbel_temperature", 1.0, "Gumbel-softmax temperature of the training selection")
+            .greater_than(0));
+  s.add(key_float("model.freeze_ratio", 0.2, "Leading fraction of the bank that inference updates never overwrite")
+            .at_least(0)
+            .at_most(1));
+  s.add(key_string("model.cache_path", "", "Bank file (HDF5) reused when its inputs are unchanged; empty = none"));
+  s.add(key_bool("model.recompute_cache", false, "Rebuild the bank file even when model.cache_path is current"));
+  s.add(key_string("model.database_init_path", "", "Knowledge base (JSON, TREx JSON or JSONL) the bank is built from"));
+  s.add(key_int("model.gate_rank", 0, "Router LoRA rank; 0 = full linear layers").at_least(0));
+  s.add(key_int("model.fusion_rank", 0, "Fusion LoRA rank; 0 = full projections").at_least(0));
+  s.add(key_string("model.keys_path", "", "Router keys loaded frozen from this safetensors file; empty = random, trained"));
+  s.add(key_float("model.dropout", 0.1, "Dropout in the router's residual blocks and the fusion").at_least(0).less_than(1));
+
+  // [memory] — where and how memory layers read the bank.
+  s.add(key_string("memory.layers", "all", "Decoder layers followed by a memory layer: \"all\" or a list like \"0,5\""));
+  s.add(key_string("memory.query_pooling", "causal_prefix",
+                   "Router query: mean over positions <= t (no leak) or over the whole sequence (reference)")
+            .one_of({"causal_prefix", "sequence_mean"}));
+  s.add(key_string("memory.selection", "cosine",
+                   "How one candidate is chosen: cosine(h_mem, candidate) or a learned content matcher")
+            .one_of({"cosine", "learned"}));
+  s.add(key_bool("memory.selection_add_router_score", false,
+                 "Learned selection: add the router's candidate score to the matcher's"));
+  s.add(key_bool("memory.normalize_selected", false, "RMS-normalise the selected memory before the fusion"));
+
   // [runtime] — process-wide settings.
   s.add(key_int("runtime.threads", 0,
                 "CPU threads per process; 0 = OMP_NUM_THREADS if set, else all available cores")

@@ -48,7 +48,7 @@ TEST(ConfigDefaults, EveryKeyHasItsDefault) {
 
 TEST(ConfigDefaults, SectionsInTableOrder) {
   EXPECT_EQ(ConfigSchema::builtin().sections(),
-            (Args{"model", "runtime", "logging", "run", "generation"}));
+            (Args{"model", "memory", "runtime", "logging", "run", "generation"}));
 }
 
 TEST(ConfigSchema, RejectsMalformedDuplicateAndInvalidDefaults) {
@@ -168,13 +168,13 @@ TEST(ConfigFile, UnknownSectionIsAnError) {
 
   msg = error_of([&] { c.load_string("[xyzzy]\nfoo = 1\n", "x.toml"); });
   EXPECT_CONTAINS(msg, "unknown config key 'xyzzy.foo'");
-  EXPECT_CONTAINS(msg, "sections: model, runtime");
+  EXPECT_CONTAINS(msg, "sections: model, memory, runtime");
 }
 
 TEST(ConfigFile, UnknownKeyInKnownSectionListsItsKeysWhenNothingIsClose) {
   Config c;
-  auto msg = error_of([&] { c.load_string("[model]\nq = 1\n", "m.toml"); });
-  EXPECT_CONTAINS(msg, "unknown config key 'model.q' (keys in [model]: qwen3_model_path, dtype)");
+  auto msg = error_of([&] { c.load_string("[run]\nq = 1\n", "m.toml"); });
+  EXPECT_CONTAINS(msg, "unknown config key 'run.q' (keys in [run]: dir, name)");
 }
 
 TEST(ConfigFile, TopLevelValueOutsideSectionIsAnError) {

@@ -1,0 +1,31 @@
+#include "memory/bank_reader.h"
+
+#include "core/error.h"
+
+namespace elm::memory {
+
+LocalBankReader::LocalBankReader(torch::Tensor tokens, torch::Tensor valid, int64_t pad_id) : pad_id_(pad_id) {
+  reset(std::move(tokens), std::move(valid));
+}
+
+void LocalBankReader::reset(torch::Tensor tokens, torch::Tensor valid) {
+  ELM_CHECK(tokens.dim() == 2, "bank tokens must be [N, L], got ", tokens.dim(), " dimension(s)");
+  ELM_CHECK(valid.dim() == 1 && valid.size(0) == tokens.size(0), "bank validity must be [N] with N = ",
+            tokens.size(0));
+  tokens_ = tokens.to(torch::kInt64).contiguous();
+  valid_ = valid.to(torch::kBool).contiguous();
+}
+
+BankRows LocalBankReader::fetch(const torch::Tensor& indices) const {
+  auto flat = indices.reshape({-1}).to(torch::kInt64);
+  if (flat.numel() > 0) {
+    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
+    ELM_CHECK(lo >= 0 && hi < num_entries(), "bank index ", (lo < 0 ? lo : hi), " is outside [0, ", num_entries(), ")");
+  }
+  auto shape = indices.sizes().vec();
+  auto token_shape = shape;
+  token_shape.push_back(entry_length());
+  return {tokens_.index_select(0, flat).view(token_shape), valid_.index_select(0, flat).view(shape)};
+}
+
+}  // namespace elm::memory
