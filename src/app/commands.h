@@ -21,6 +21,7 @@ int run_generate(const Args& args);
 int run_make_tiny_qwen3(const Args& args);
 int run_config(const Args& args);
 int run_info(const Args& args);
+int run_bank(const Args& args);
 
 const std::vector<Command>& commands();
 

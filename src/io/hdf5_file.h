@@ -1,0 +1,97 @@
+#pragma once
+// Small RAII wrapper over the HDF5 C API for the files ExplicitLM writes (bank files now,
+// checkpoints later): int32 / uint8 / bool datasets of rank 1 or 2, variable-length UTF-8 string
+// datasets of rank 1, scalar string and integer attributes, and reads/writes of whole datasets or
+// of a hyperslab of rows (a contiguous range along dimension 0).
+//
+// Every HDF5 failure throws elm::Error naming the file and the dataset or attribute involved,
+// with HDF5's own error stack appended; HDF5's automatic printing to stderr is switched off.
+// Access is plain POSIX (sec2); collective MPI-IO writes come with the checkpoint issue.
+// No torch here: callers move data in and out through raw buffers or std::vector.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace elm::io {
+
+// Element type of a dataset as seen by this wrapper.
+enum class H5Kind { Int32, UInt8, Bool, String, Other };
+const char* to_string(H5Kind kind);
+
+struct H5DatasetInfo {
+  H5Kind kind = H5Kind::Other;
+  std::vector<int64_t> shape;  // {} for a scalar
+  int64_t rows() const { return shape.empty() ? 1 : shape[0]; }
+  int64_t row_size() const;    // product of shape[1:]; 1 for rank <= 1
+};
+
+class H5File {
+ public:
+  // Creates (truncating an existing file) for writing.
+  static H5File create(const std::string& path);
+  static H5File open_read(const std::string& path);
+  static H5File open_write(const std::string& path);
+
+  H5File(H5File&& other) noexcept;
+  H5File& operator=(H5File&& other) noexcept;
+  H5File(const H5File&) = delete;
+  H5File& operator=(const H5File&) = delete;
+  ~H5File();  // closes quietly; call close() to see close errors
+
+  const std::string& path() const { return path_; }
+  bool is_open() const { return id_ >= 0; }
+  bool writable() const { return writable_; }
+  void flush();
+  void close();
+
+  // ---- datasets (names are paths from the root, e.g. "tokens" or "/tokens") ----
+  bool has_dataset(const std::string& name) const;
+  H5DatasetInfo dataset_info(const std::string& name) const;  // error if absent
+
+  // Creates a dataset of `shape` (rank 1 or 2) holding `data` (product(shape) elements, row-major).
+  void create_int32(const std::string& name, const std::vector<int64_t>& shape, const int32_t* data);
+  void create_uint8(const std::string& name, const std::vector<int64_t>& shape, const uint8_t* data);
+  // A boolean dataset, stored as h5py does: an 8-bit enum {FALSE = 0, TRUE = 1}. Non-zero -> TRUE.
+  void create_bool(const std::string& name, const std::vector<int64_t>& shape, const uint8_t* data);
+  // Variable-length UTF-8 strings, rank 1. Strings must not contain NUL bytes.
+  void create_strings(const std::string& name, const std::vector<std::string>& values);
+
+  // Whole datasets. read_uint8 also reads Bool datasets (as 0/1).
+  std::vector<int32_t> read_int32(const std::string& name) const;
+  std::vector<uint8_t> read_uint8(const std::string& name) const;
+  std::vector<std::string> read_strings(const std::string& name) const;
+
+  // Rows [first, first + count) along dimension 0; buffers hold count * row_size elements.
+  // A range outside the dataset is an error naming it.
+  void read_int32_rows(const std::string& name, int64_t first, int64_t count, int32_t* out) const;
+  void write_int32_rows(const std::string& name, int64_t first, int64_t count, const int32_t* data);
+  void read_uint8_rows(const std::string& name, int64_t first, int64_t count, uint8_t* out) const;
+  void write_uint8_rows(const std::string& name, int64_t first, int64_t count, const uint8_t* data);
+  std::vector<std::string> read_string_rows(const std::string& name, int64_t first, int64_t count) const;
+  void write_string_rows(const std::string& name, int64_t first, const std::vector<std::string>& values);
+
+  // ---- scalar attributes of an object (default: the root group "/") ----
+  bool has_attribute(const std::string& attr, const std::string& object = "/") const;
+  std::vector<std::string> attribute_names(const std::string& object = "/") const;
+  // Replaces an existing attribute of the same name.
+  void set_attribute(const std::string& attr, const std::string& value, const std::string& object = "/");
+  void set_attribute(const std::string& attr, const char* value, const std::string& object = "/") {
+    set_attribute(attr, std::string(value), object);
+  }
+  void set_attribute(const std::string& attr, int64_t value, const std::string& object = "/");
+  std::string attribute_string(const std::string& attr, const std::string& object = "/") const;
+  int64_t attribute_int(const std::string& attr, const std::string& object = "/") const;
+
+ private:
+  H5File(std::string path, int64_t id, bool writable) : path_(std::move(path)), id_(id), writable_(writable) {}
+  void check_writable(const std::string& what) const;
+
+  std::string path_;
+  int64_t id_ = -1;  // hid_t
+  bool writable_ = false;
+};
+
+// True when `path` is an HDF5 file (signature check; no exceptions).
+bool is_hdf5_file(const std::string& path);
+
+}  // namespace elm::io
