@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "bench_shape_options.h"
 #include "core/parse.h"
 #include "core/threads.h"
 #include "infer/generator.h"
@@ -57,14 +58,8 @@ Args parse(int argc, char** argv) {
     }
     ELM_CHECK(i + 1 < argc, k, " needs a value (see the header of bench/bench_qwen3.cpp)");
     const std::string v = argv[++i];
-    if (k == "--hidden") c.hidden_size = elm::parse_int(v, k);
-    else if (k == "--intermediate") c.intermediate_size = elm::parse_int(v, k);
-    else if (k == "--layers") c.num_hidden_layers = elm::parse_int(v, k);
-    else if (k == "--heads") c.num_attention_heads = elm::parse_int(v, k);
-    else if (k == "--kv-heads") c.num_key_value_heads = elm::parse_int(v, k);
-    else if (k == "--head-dim") c.head_dim = elm::parse_int(v, k);
-    else if (k == "--vocab") c.vocab_size = elm::parse_int(v, k);
-    else if (k == "--prompt") a.prompts = elm::parse_id_list(v, k);
+    if (elm::bench::apply_shape_option(k, v, c)) continue;
+    if (k == "--prompt") a.prompts = elm::parse_id_list(v, k);
     else if (k == "--new") a.new_tokens = elm::parse_int(v, k);
     else if (k == "--dtype") a.dtype = v;
     else if (k == "--threads") a.threads = static_cast<int>(elm::parse_int(v, k));
