@@ -447,6 +447,12 @@ BankStats bank_stats(const MemoryBank& bank) {
   return s;
 }
 
+MemoryBank bank_from_config(const Config& config, const text::Tokenizer& tokenizer, bool* reused) {
+  return load_or_build_bank(config.get_string("model.cache_path"), config.get_string("model.database_init_path"),
+                            tokenizer, config.get_int("model.knowledge_num"), config.get_int("model.knowledge_length"),
+                            config.get_bool("model.recompute_cache"), reused);
+}
+
 LocalBankReader make_bank_reader(const MemoryBank& bank) {
   return LocalBankReader(bank.tokens, bank.valid, bank.meta.pad_id);
 }

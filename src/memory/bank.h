@@ -16,6 +16,8 @@
 
 #include <torch/torch.h>
 
+#include "core/config.h"
+
 #include "memory/bank_reader.h"
 
 namespace elm::text {
@@ -130,6 +132,10 @@ struct BankStats {
 BankStats bank_stats(const MemoryBank& bank);
 
 // A reader over the bank's tables for the memory layers.
+// The bank a run uses, from its config: model.cache_path (reused while current, unless
+// model.recompute_cache), model.database_init_path, model.knowledge_num, model.knowledge_length.
+MemoryBank bank_from_config(const Config& config, const text::Tokenizer& tokenizer, bool* reused = nullptr);
+
 LocalBankReader make_bank_reader(const MemoryBank& bank);
 
 }  // namespace elm::memory

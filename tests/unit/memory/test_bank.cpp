@@ -299,6 +299,29 @@ TEST_F(BankTest, CacheIsReusedUntilTheKnowledgeBaseChanges) {
                   "model.database_init_path");
 }
 
+TEST_F(BankTest, BankFromConfigUsesTheModelKeys) {
+  const std::string kb = file("kb.jsonl"), cache = file("from-config.h5");
+  std::ofstream(kb) << "{\"text\": \"Oslo is in Norway.\"}\n{\"text\": \"Lima is in Peru.\"}\n";
+  Config config;
+  config.apply_override("model.database_init_path=" + kb);
+  config.apply_override("model.cache_path=" + cache);
+  config.apply_override("model.knowledge_num=16");
+  config.apply_override("model.knowledge_length=6");
+  bool reused = true;
+  MemoryBank bank = bank_from_config(config, qwen3(), &reused);
+  EXPECT_FALSE(reused);
+  EXPECT_EQ(bank.num_entries, 16);
+  EXPECT_EQ(bank.entry_length, 6);
+  EXPECT_EQ(bank.texts[1], "Lima is in Peru.");
+  bank_from_config(config, qwen3(), &reused);
+  EXPECT_TRUE(reused);
+  config.apply_override("model.recompute_cache=true");
+  bank_from_config(config, qwen3(), &reused);
+  EXPECT_FALSE(reused);
+  config.apply_override("model.knowledge_num=15");
+  EXPECT_CONTAINS(error_of([&] { bank_from_config(config, qwen3()); }), "perfect square");
+}
+
 TEST_F(BankTest, SetEntryReplacesOneRowAtomically) {
   MemoryBank b = build_bank(kFacts, qwen3(), 9, 8, kPad);
   const std::string path = file("bank.h5");
