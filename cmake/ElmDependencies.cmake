@@ -25,7 +25,8 @@ endif()
 # One imported target for the project: HDF5 headers include mpi.h in the parallel build.
 add_library(elm_hdf5 INTERFACE)
 target_include_directories(elm_hdf5 INTERFACE ${HDF5_INCLUDE_DIRS})
-target_compile_definitions(elm_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+# The 1.10 API names (H5Oget_info_by_name with 4 arguments, ...) also on HDF5 1.12+ clusters.
+target_compile_definitions(elm_hdf5 INTERFACE ${HDF5_DEFINITIONS} H5_USE_110_API)
 target_link_libraries(elm_hdf5 INTERFACE ${HDF5_LIBRARIES} MPI::MPI_C)
 
 # Optional CUDA / NCCL: compiled and linked when a toolkit is present; nothing needs a GPU to build.

@@ -1,8 +1,10 @@
 #include "memory/bank.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "core/logging.h"
 #include "io/hdf5_file.h"
 #include "memory/knowledge_base.h"
+#include "memory/memory_config.h"
 #include "text/tokenizer.h"
 
 namespace elm::memory {
@@ -66,6 +69,39 @@ void commit_file(const std::string& tmp, const std::string& final_path) {
 }
 
 // Removes PATH.tmp unless disarmed (the rename happened).
+// A temporary name of this process's own next to `path`, so concurrent writers (two `bank set`
+// runs, or ranks sharing a cache path) never write through each other's file.
+std::string unique_tmp_path(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return str_cat(path, ".tmp.", ::getpid(), ".", counter++);
+}
+
+// Exclusive advisory lock on PATH.lock for a read-modify-write of PATH; released on destruction.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : lock_path_(path + ".lock") {
+    fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    ELM_CHECK(fd_ >= 0, "cannot create lock file '", lock_path_, "': ", std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        const int err = errno;
+        ::close(fd_);
+        fail("cannot lock '", lock_path_, "': ", std::strerror(err));
+      }
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  std::string lock_path_;
+  int fd_ = -1;
+};
+
 struct TmpGuard {
   std::string path;
   bool armed = true;
@@ -191,12 +227,12 @@ std::string fingerprint_file(const std::string& path) {
 
 int64_t checked_grid_side(int64_t num_entries) {
   ELM_CHECK(num_entries >= 1, "knowledge_num ", num_entries, " must be >= 1");
-  int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(num_entries))));
-  while (side * side > num_entries) --side;
-  while ((side + 1) * (side + 1) <= num_entries) ++side;
-  if (side * side != num_entries) {
+  ELM_CHECK(num_entries <= kMaxKnowledgeNum, "knowledge_num ", num_entries, " is larger than ", kMaxKnowledgeNum);
+  const int64_t side = exact_sqrt(num_entries);
+  if (side < 0) {
+    const auto lower = static_cast<int64_t>(std::sqrt(static_cast<double>(num_entries)));
     fail("knowledge_num ", num_entries, " is not a perfect square: the product-key router indexes a sqrt(N) x sqrt(N) ",
-         "grid (nearest: ", side * side, " or ", (side + 1) * (side + 1), ")");
+         "grid (nearest: ", lower * lower, " or ", (lower + 1) * (lower + 1), ")");
   }
   return side;
 }
@@ -274,7 +310,7 @@ void save_bank(const std::string& path, const MemoryBank& bank) {
             ": valid must be [", n, "]");
   ELM_CHECK(static_cast<int64_t>(bank.texts.size()) == n && static_cast<int64_t>(bank.token_counts.size()) == n,
             "save_bank ", path, ": texts and token_counts must have ", n, " elements");
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = unique_tmp_path(path);
   TmpGuard guard{tmp};
   {
     io::H5File f = io::H5File::create(tmp);
@@ -377,6 +413,8 @@ MemoryBank load_or_build_bank(const std::string& cache_path, const std::string& 
 std::vector<int32_t> set_entry(const std::string& path, int64_t index, const std::string& text,
                                const text::Tokenizer& tokenizer,
                                const std::function<void(const std::string& tmp_path)>& before_commit) {
+  ELM_CHECK(fs::exists(path), "bank file ", path, " does not exist");
+  FileLock lock(path);  // the whole read-modify-write of one bank file is serialised: no edit is lost
   const BankInfo info = read_bank_info(path);
   ELM_CHECK(index >= 0 && index < info.num_entries, "bank file ", path, ": index ", index, " is outside [0, ",
             info.num_entries, ")");
@@ -395,9 +433,12 @@ std::vector<int32_t> set_entry(const std::string& path, int64_t index, const std
   uint8_t valid = 0;
   for (int32_t id : ids) valid |= (id != info.meta.pad_id);
 
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = unique_tmp_path(path);
   TmpGuard guard{tmp};
-  fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
+  std::error_code ec;
+  fs::copy_file(path, tmp, fs::copy_options::overwrite_existing, ec);
+  ELM_CHECK(!ec, "bank file ", path, ": cannot copy to ", tmp, " for the edit: ", ec.message());
+  fs::permissions(tmp, fs::perms::owner_write, fs::perm_options::add, ec);
   {
     io::H5File f = io::H5File::open_write(tmp);
     f.set_attribute(kComplete, int64_t{0});  // the copy is incomplete until the edit is done

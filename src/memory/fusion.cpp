@@ -32,12 +32,21 @@ torch::Tensor GatedMemoryFusionImpl::alpha(const torch::Tensor& similarity) {
 
 FusionOutput GatedMemoryFusionImpl::forward(const torch::Tensor& h, const torch::Tensor& h_mem,
                                             const torch::Tensor& selected, const torch::Tensor& similarity,
-                                            bool force_zero_alpha) {
+                                            bool force_zero_alpha, const torch::Tensor& active) {
   ELM_CHECK(h.sizes() == h_mem.sizes() && h.sizes() == selected.sizes(), "fusion: h ", h.sizes(), ", h_mem ",
             h_mem.sizes(), " and selected ", selected.sizes(), " must have the same shape");
   FusionOutput out;
   out.fusion_out = fuse(h_mem, selected);
-  out.alpha = force_zero_alpha ? torch::zeros_like(similarity) : alpha(similarity);
+  if (force_zero_alpha) {
+    // Exactly the backbone, even if the fusion output overflowed (0 * inf would be NaN).
+    out.alpha = torch::zeros_like(similarity);
+    out.hidden = h;
+    return out;
+  }
+  out.alpha = alpha(similarity);
+  // Tokens that read nothing from the bank (padding, or no valid candidate) get alpha 0, so an
+  // emptied bank gives back the backbone instead of a bank-independent adapter.
+  if (active.defined()) out.alpha = out.alpha * active.to(out.alpha.device(), out.alpha.scalar_type());
   out.hidden = h + (out.alpha.unsqueeze(-1) * out.fusion_out).to(h.scalar_type());
   return out;
 }

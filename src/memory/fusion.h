@@ -40,9 +40,11 @@ class GatedMemoryFusionImpl : public torch::nn::Module {
   // similarity [...] -> alpha [...]
   torch::Tensor alpha(const torch::Tensor& similarity);
   // h is the backbone's hidden state (any float dtype); the rest float32 (or double in tests).
-  // force_zero_alpha: alpha = 0, so the output equals h exactly.
+  // force_zero_alpha: alpha = 0 and the output is h itself. active [...] (bool, optional): tokens
+  // that read a bank entry; alpha is 0 elsewhere.
   FusionOutput forward(const torch::Tensor& h, const torch::Tensor& h_mem, const torch::Tensor& selected,
-                       const torch::Tensor& similarity, bool force_zero_alpha = false);
+                       const torch::Tensor& similarity, bool force_zero_alpha = false,
+                       const torch::Tensor& active = {});
 
   bool low_rank() const { return options_.rank > 0; }
   const FusionOptions& options() const { return options_; }

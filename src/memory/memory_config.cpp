@@ -10,7 +10,7 @@
 namespace elm::memory {
 
 int64_t exact_sqrt(int64_t n) {
-  if (n < 0) return -1;
+  if (n < 0 || n > kMaxKnowledgeNum) return -1;  // beyond 2^62 the squares below would overflow
   auto r = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
   while (r * r > n) --r;
   while ((r + 1) * (r + 1) <= n) ++r;

@@ -47,7 +47,9 @@ struct MemoryConfig {
 // "all" -> 0..num_layers-1; "0,5" / "[0, 5]" -> {0, 5} (sorted, unique, each < num_layers).
 std::vector<int64_t> parse_memory_layers(const std::string& text, int64_t num_layers);
 
-// Exact integer square root when n is a perfect square, else -1.
+// Largest bank size accepted anywhere (2^62): keeps every grid computation free of overflow.
+inline constexpr int64_t kMaxKnowledgeNum = int64_t{1} << 62;
+// sqrt(n) when n is a perfect square in [0, kMaxKnowledgeNum], else -1.
 int64_t exact_sqrt(int64_t n);
 
 const char* pooling_name(QueryPooling pooling);

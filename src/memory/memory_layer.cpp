@@ -42,7 +42,7 @@ MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::
             " entries but model.knowledge_num = ", config_.knowledge_num);
   MemoryLayerOutput out;
   out.layer = layer_;
-  out.token_valid = token_valid.to(torch::kBool);
+  out.token_valid = token_valid.to(h.device(), torch::kBool);
   RouterOutput routed;
   if (config_.pooling == QueryPooling::kSequenceMean && query.size(1) > 1) {
     // Every position has the same query: route one per sequence and broadcast.
@@ -89,7 +89,8 @@ MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::
   auto selected = combine_selected(sel.weights, emb);
   out.similarity = (sel.weights * cosine).sum(-1);
   if (selected_norm) selected = selected_norm->forward(selected);
-  FusionOutput fused = fusion->forward(h, h_mem, selected, out.similarity, options.force_zero_alpha);
+  FusionOutput fused =
+      fusion->forward(h, h_mem, selected, out.similarity, options.force_zero_alpha, sel.any_valid & out.token_valid);
   out.hidden = fused.hidden;
   out.alpha = fused.alpha;
   out.similarity_loss = similarity_loss(out.similarity, out.token_valid);

@@ -8,7 +8,10 @@ torch::Tensor pool_queries(const torch::Tensor& x, const torch::Tensor& valid_in
                            const PoolState* past, PoolState* next) {
   ELM_CHECK(x.dim() == 3, "pool_queries: x must be [B, T, d], got ", x.sizes());
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2);
-  auto dtype = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat32;
+  // Sums and counts accumulate in float64 (also across calls, in PoolState), so a prefix pooled
+  // in chunks with a KV cache matches one pass over the whole sequence; the query is f32.
+  const auto out_dtype = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat32;
+  const auto dtype = torch::kDouble;
   auto xf = x.to(dtype);
   auto valid = valid_in.defined() ? valid_in.to(x.device(), torch::kBool) : torch::ones({B, T}, torch::kBool).to(x.device());
   ELM_CHECK(valid.sizes() == torch::IntArrayRef({B, T}), "pool_queries: mask ", valid.sizes(), " != [", B, ", ", T, "]");
@@ -21,12 +24,11 @@ torch::Tensor pool_queries(const torch::Tensor& x, const torch::Tensor& valid_in
   }
   torch::Tensor pooled, total, total_count;
   if (mode == QueryPooling::kCausalPrefix) {
-    // The running sum continues sequentially from the past total: chunked calls add in the same
-    // order as one call over the whole sequence.
+    // The running sum continues sequentially from the past total.
     auto sums = has_past ? torch::cat({past->sum.to(dtype).unsqueeze(1), masked}, 1).cumsum(1).narrow(1, 1, T)
                          : masked.cumsum(1);
     auto counts = has_past ? w.cumsum(1) + past->count.to(dtype).unsqueeze(1) : w.cumsum(1);
-    pooled = sums / counts.clamp_min(1).unsqueeze(-1);
+    pooled = (sums / counts.clamp_min(1).unsqueeze(-1)).to(out_dtype);
     if (next && T > 0) {
       total = sums.select(1, T - 1);
       total_count = counts.select(1, T - 1);
@@ -38,7 +40,7 @@ torch::Tensor pool_queries(const torch::Tensor& x, const torch::Tensor& valid_in
       total = total + past->sum.to(dtype);
       total_count = total_count + past->count.to(dtype);
     }
-    pooled = (total / total_count.clamp_min(1).unsqueeze(-1)).unsqueeze(1).expand({B, T, d});
+    pooled = (total / total_count.clamp_min(1).unsqueeze(-1)).to(out_dtype).unsqueeze(1).expand({B, T, d});
   }
   if (next) {
     if (!total.defined()) {  // T == 0: nothing new

@@ -2,6 +2,7 @@
 // (exact round trip, completion marker, id validation), the cache, and atomic in-place edits.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -364,11 +365,39 @@ TEST_F(BankTest, SetEntryFailureMidwayLeavesTheOldFileLoadable) {
     });
   });
   EXPECT_EQ(msg, "simulated crash");
-  EXPECT_EQ(seen_tmp, path + ".tmp");
+  EXPECT_EQ(seen_tmp.rfind(path + ".tmp.", 0), 0u) << "the edit works on a private copy beside the file: " << seen_tmp;
   EXPECT_FALSE(fs::exists(seen_tmp));
   MemoryBank c = load_bank(path);
   EXPECT_TRUE(torch::equal(c.tokens, b.tokens));
   EXPECT_EQ(c.texts, b.texts);
+}
+
+TEST_F(BankTest, ConcurrentEditsOfOneBankAreAllKept) {
+  save_bank(file("bank.h5"), build_bank(kFacts, qwen3(), 9, 8, kPad));
+  const std::string path = file("bank.h5");
+  // Separate processes, as with four `explicitlm bank set` runs at once.
+  std::vector<pid_t> writers;
+  for (int i = 0; i < 4; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int code = 0;
+      try {
+        set_entry(path, 5 + i, "Edit number " + std::to_string(i) + ".", qwen3());
+      } catch (...) {
+        code = 1;
+      }
+      ::_exit(code);
+    }
+    writers.push_back(pid);
+  }
+  for (pid_t pid : writers) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const MemoryBank after = load_bank(path);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(after.texts[5 + i], "Edit number " + std::to_string(i) + ".");
 }
 
 TEST_F(BankTest, SetEntryRejectsBadIndexAndForeignTokenizer) {
