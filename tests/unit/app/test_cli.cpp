@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/assertions.h"
 #include "support/cli_runner.h"
 #include "support/reference_data.h"
 
@@ -39,8 +40,6 @@ fs::path copy_of_tiny(const std::string& name) {
   return dir;
 }
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "missing '" << (needle) << "' in: " << (haystack)
 
 TEST(Cli, TokenizeJsonlMatchesReferenceIdsLineByLine) {
   const auto dir = scratch("tokenize-jsonl");

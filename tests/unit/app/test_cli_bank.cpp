@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/assertions.h"
 #include "io/hdf5_file.h"
 #include "support/cli_runner.h"
 
@@ -16,8 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_cli;
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "missing '" << (needle) << "' in: " << (haystack)
 
 std::string tokenizer_dir() { return std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3"; }
 

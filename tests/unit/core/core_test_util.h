@@ -2,6 +2,8 @@
 // Helpers for the core tests: a scratch directory per test and scoped environment variables.
 #include <gtest/gtest.h>
 
+#include "support/assertions.h"
+
 #include "core/error.h"
 
 #include <cstdlib>
@@ -80,28 +82,8 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-// The message of the elm::Error that `fn` throws; fails the test when it throws nothing.
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const elm::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected elm::Error";
-  return "";
-}
+using ::elm::testing::error_of;
 
 }  // namespace elm::test
 
-namespace elm::test {
-inline ::testing::AssertionResult AssertContains(const char* hay_expr, const char* needle_expr,
-                                                 const std::string& hay, const std::string& needle) {
-  if (hay.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << hay_expr << " does not contain " << needle_expr
-                                       << "\n  text:   " << hay << "\n  needle: " << needle;
-}
-}  // namespace elm::test
 
-// EXPECT_CONTAINS(text, needle): text contains needle as a substring.
-#define EXPECT_CONTAINS(hay, needle) EXPECT_PRED_FORMAT2(::elm::test::AssertContains, hay, needle)

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "support/assertions.h"
 #include "io/hdf5_file.h"
 #include "io_test_util.h"
 
@@ -13,8 +14,6 @@ namespace {
 using test::error_of;
 using test::TempDir;
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "missing '" << (needle) << "' in: " << (haystack)
 
 TEST(Hdf5File, RoundTripsEveryDatasetKindAndAttribute) {
   TempDir dir;

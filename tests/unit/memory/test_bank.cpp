@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/assertions.h"
 #include "core/error.h"
 #include "io/hdf5_file.h"
 #include "memory/bank.h"
@@ -18,18 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "missing '" << (needle) << "' in: " << (haystack)
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an elm::Error";
-  return "";
-}
+using testing::error_of;
 
 const text::Tokenizer& qwen3() {
   static const text::Tokenizer tok = text::Tokenizer::load(std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3");

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/assertions.h"
 #include "core/error.h"
 #include "memory/knowledge_base.h"
 
@@ -15,18 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 using Facts = std::vector<std::string>;
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "missing '" << (needle) << "' in: " << (haystack)
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an elm::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(KnowledgeBase, JsonArrayOfSentences) {
   auto kb = parse_knowledge_base(R"([{"sentence": "Paris is in France."}, {"sentence": "Ünïcödé ✓"},
