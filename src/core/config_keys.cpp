@@ -87,6 +87,17 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_bool("generation.chat", false, "Wrap the prompt in the model's chat template"));
   s.add(key_bool("generation.enable_thinking", false,
                  "Chat template: let the model emit a <think> block first"));
+
+  // [data] — training data (docs/training-data.md).
+  s.add(key_string("data.train_path", "", "Training data file (JSONL in data.format)"));
+  s.add(key_string("data.eval_path", "", "Evaluation data file (JSONL in data.format); empty = none"));
+  s.add(key_string("data.format", "pretrain", "Record format of the data files")
+            .one_of({"pretrain", "sft", "router"}));
+  s.add(key_int("data.max_length", 512, "Tokens per example; longer examples are truncated").at_least(2));
+  s.add(key_bool("data.skip_bad_lines", false, "Skip and count malformed lines instead of failing"));
+  s.add(key_bool("data.shuffle", true, "Shuffle the examples each epoch (seed: runtime.seed)"));
+  s.add(key_bool("data.wrap_chat_template", true,
+                 "Pretrain text as an assistant turn of the chat template (as the reference does)"));
 }
 
 }  // namespace elm

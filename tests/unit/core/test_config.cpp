@@ -48,7 +48,7 @@ TEST(ConfigDefaults, EveryKeyHasItsDefault) {
 
 TEST(ConfigDefaults, SectionsInTableOrder) {
   EXPECT_EQ(ConfigSchema::builtin().sections(),
-            (Args{"model", "memory", "runtime", "logging", "run", "generation"}));
+            (Args{"model", "memory", "runtime", "logging", "run", "generation", "data"}));
 }
 
 TEST(ConfigSchema, RejectsMalformedDuplicateAndInvalidDefaults) {
