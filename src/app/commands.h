@@ -22,6 +22,7 @@ int run_make_tiny_qwen3(const Args& args);
 int run_config(const Args& args);
 int run_info(const Args& args);
 int run_bank(const Args& args);
+int run_synth(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
       {"logits", "float32 logits of every position for a list of ids", run_logits},
       {"generate", "generate text from a prompt (KV cache, greedy or sampling, chat template)", run_generate},
       {"bank", "the memory bank file: build, show, find, set, stats", run_bank},
+      {"synth", "synthetic knowledge for the bank demo: entities, facts, questions, counterfactuals", run_synth},
       {"make-tiny-qwen3", "write a small random Qwen3 in HuggingFace layout", run_make_tiny_qwen3},
       {"config", "print the resolved configuration, or every key with --list", run_config},
       {"info", "build, thread and GPU information", run_info},

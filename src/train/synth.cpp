@@ -1,0 +1,362 @@
+#include "train/synth.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace elm::train {
+
+namespace {
+
+constexpr int kGeneratorVersion = 1;
+
+// Name syllables: Onset Vowel Middle Vowel Coda. Onsets, middles and codas hold consonants only
+// and vowels are single letters, so every combination spells a different name.
+const std::vector<std::string>& onsets() {
+  static const std::vector<std::string> v = {"B", "D", "F", "G", "K", "L", "M", "N", "P",
+                                             "R", "S", "T", "V", "Z", "Br", "Dr", "Kr", "Tr"};
+  return v;
+}
+const std::vector<std::string>& vowels() {
+  static const std::vector<std::string> v = {"a", "e", "i", "o", "u"};
+  return v;
+}
+const std::vector<std::string>& middles() {
+  static const std::vector<std::string> v = {"l", "n", "r", "v", "m", "s", "t", "d", "k", "rn", "ld", "nd"};
+  return v;
+}
+const std::vector<std::string>& codas() {
+  static const std::vector<std::string> v = {"", "n", "r", "s", "l", "k"};
+  return v;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Every name the generator can make, in a fixed order; names that spell an attribute value
+// ("Paris") are left out.
+const std::vector<std::string>& all_names() {
+  static const std::vector<std::string> names = [] {
+    std::set<std::string> banned;
+    for (int a = 0; a < kNumAttributes; ++a) {
+      for (const auto& v : attribute_values(static_cast<Attribute>(a))) banned.insert(lower(v));
+    }
+    std::vector<std::string> out;
+    for (const auto& o : onsets())
+      for (const auto& v1 : vowels())
+        for (const auto& m : middles())
+          for (const auto& v2 : vowels())
+            for (const auto& c : codas()) {
+              std::string name = o + v1 + m + v2 + c;
+              if (!banned.count(lower(name))) out.push_back(std::move(name));
+            }
+    return out;
+  }();
+  return names;
+}
+
+// splitmix64: derives independent stream seeds from the user's seed.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// mt19937_64 is specified exactly by the standard; the mapping to [0, n) is ours (rejection of the
+// low remainder), so results do not depend on the standard library's distributions.
+class Rng {
+ public:
+  Rng(uint64_t seed, uint64_t stream) : gen_(mix(seed ^ mix(stream))) {}
+  uint64_t below(uint64_t n) {
+    const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
+    uint64_t x;
+    do {
+      x = gen_();
+    } while (x < threshold);
+    return x % n;
+  }
+
+ private:
+  std::mt19937_64 gen_;
+};
+
+enum Stream : uint64_t { kNames = 1, kMainValues = 2, kDisjointValues = 3, kCounterfactual = 4 };
+
+SynthEntity random_entity(std::string name, Rng& rng) {
+  SynthEntity e;
+  e.name = std::move(name);
+  for (int a = 0; a < kNumAttributes; ++a) {
+    const auto& vocab = attribute_values(static_cast<Attribute>(a));
+    e.values[a] = vocab[rng.below(vocab.size())];
+  }
+  return e;
+}
+
+nlohmann::json entity_json(const SynthEntity& e, int64_t index) {
+  nlohmann::json j = {{"index", index}, {"name", e.name}, {"sentence", fact_sentence(e)}};
+  for (int a = 0; a < kNumAttributes; ++a) j[attribute_name(static_cast<Attribute>(a))] = e.values[a];
+  return j;
+}
+
+nlohmann::json qa_json(const QaPair& qa) {
+  return {{"entity", qa.entity},     {"attribute", qa.attribute}, {"question", qa.question},
+          {"answer", qa.answer},     {"template", qa.template_pattern}, {"prompt", qa_prompt(qa.question)}};
+}
+
+struct Jsonl {
+  std::string text;
+  int64_t lines = 0;
+  void add(const nlohmann::json& j) {
+    text += j.dump();
+    text += '\n';
+    ++lines;
+  }
+};
+
+}  // namespace
+
+const char* attribute_name(Attribute a) {
+  switch (a) {
+    case Attribute::City: return "city";
+    case Attribute::Profession: return "profession";
+    case Attribute::Colour: return "colour";
+  }
+  return "?";
+}
+
+// Every value is one Qwen3 token after a space, so answers are single tokens and the fact sentence
+// stays short. Professions start with a consonant ("works as a ...").
+const std::vector<std::string>& attribute_values(Attribute a) {
+  static const std::vector<std::string> cities = {
+      "Paris",  "London", "Berlin", "Tokyo",  "Rome",    "Madrid",  "Moscow", "Cairo",
+      "Dublin", "Vienna", "Prague", "Oslo",   "Lisbon",  "Athens",  "Boston", "Chicago",
+      "Sydney", "Toronto", "Seoul", "Denver", "Miami",   "Dallas",  "Seattle", "Houston"};
+  static const std::vector<std::string> professions = {
+      "baker",  "pilot",  "doctor", "teacher", "farmer", "lawyer", "nurse",   "painter",
+      "singer", "writer", "dancer", "chef",    "miner",  "judge",  "sailor",  "soldier",
+      "banker", "tailor", "plumber", "dentist", "butcher", "driver"};
+  static const std::vector<std::string> colours = {"red",    "blue",  "green", "yellow", "purple", "orange",
+                                                   "black",  "white", "pink",  "brown",  "gray",   "silver",
+                                                   "gold"};
+  switch (a) {
+    case Attribute::City: return cities;
+    case Attribute::Profession: return professions;
+    case Attribute::Colour: return colours;
+  }
+  return cities;
+}
+
+const std::vector<QuestionTemplate>& question_templates() {
+  static const std::vector<QuestionTemplate> t = {
+      {Attribute::City, "Where does {name} live?", false},
+      {Attribute::City, "In which city does {name} live?", false},
+      {Attribute::City, "What is the home city of {name}?", false},
+      {Attribute::City, "Which city is {name} from?", false},
+      {Attribute::City, "{name} lives in which city?", true},
+      {Attribute::City, "Where is {name}'s home?", true},
+      {Attribute::Profession, "What does {name} do for a living?", false},
+      {Attribute::Profession, "What is {name}'s job?", false},
+      {Attribute::Profession, "What is the profession of {name}?", false},
+      {Attribute::Profession, "What work does {name} do?", false},
+      {Attribute::Profession, "{name} works as what?", true},
+      {Attribute::Profession, "How does {name} earn a living?", true},
+      {Attribute::Colour, "What is {name}'s favourite colour?", false},
+      {Attribute::Colour, "Which colour does {name} like?", false},
+      {Attribute::Colour, "What colour does {name} like best?", false},
+      {Attribute::Colour, "What is the favourite colour of {name}?", false},
+      {Attribute::Colour, "{name} likes which colour?", true},
+      {Attribute::Colour, "Which colour is {name}'s favourite?", true},
+  };
+  return t;
+}
+
+int64_t name_space_size() { return static_cast<int64_t>(all_names().size()); }
+
+SynthData generate_synth(const SynthOptions& options) {
+  ELM_CHECK(options.entities > 0, "synth: --entities must be > 0 (got ", options.entities, ")");
+  ELM_CHECK(options.disjoint_entities >= 0, "synth: --disjoint-entities must be >= 0 (got ",
+            options.disjoint_entities, ")");
+  ELM_CHECK(options.counterfactuals >= 0, "synth: --counterfactuals must be >= 0 (got ", options.counterfactuals,
+            ")");
+  const auto& names = all_names();
+  const int64_t capacity = static_cast<int64_t>(names.size());
+  ELM_CHECK(options.entities <= capacity && options.disjoint_entities <= capacity - options.entities,
+            "synth: --entities + --disjoint-entities = ", options.entities + options.disjoint_entities,
+            " exceeds the ", capacity, " unique names the name generator can make");
+
+  SynthData data;
+  data.options = options;
+  const int64_t total = options.entities + options.disjoint_entities;
+
+  // Partial Fisher-Yates over every name: the first `entities` picks do not depend on the rest.
+  std::vector<int64_t> order(names.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  Rng name_rng(options.seed, kNames);
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t j = i + static_cast<int64_t>(name_rng.below(static_cast<uint64_t>(capacity - i)));
+    std::swap(order[i], order[j]);
+  }
+
+  Rng main_rng(options.seed, kMainValues), disjoint_rng(options.seed, kDisjointValues);
+  data.entities.reserve(options.entities);
+  for (int64_t i = 0; i < options.entities; ++i) data.entities.push_back(random_entity(names[order[i]], main_rng));
+  data.disjoint.reserve(options.disjoint_entities);
+  for (int64_t i = options.entities; i < total; ++i) {
+    data.disjoint.push_back(random_entity(names[order[i]], disjoint_rng));
+  }
+
+  Rng cf_rng(options.seed, kCounterfactual);
+  for (int64_t i = 0; i < options.entities; ++i) {
+    for (int64_t v = 0; v < options.counterfactuals; ++v) {
+      Counterfactual cf{i, v, data.entities[i]};
+      for (int a = 0; a < kNumAttributes; ++a) {
+        const auto& vocab = attribute_values(static_cast<Attribute>(a));
+        const auto it = std::find(vocab.begin(), vocab.end(), cf.edited.values[a]);
+        const uint64_t orig = static_cast<uint64_t>(it - vocab.begin());
+        cf.edited.values[a] = vocab[(orig + 1 + cf_rng.below(vocab.size() - 1)) % vocab.size()];
+      }
+      data.counterfactuals.push_back(std::move(cf));
+    }
+  }
+  return data;
+}
+
+std::string fact_sentence(const SynthEntity& e) {
+  return e.name + " lives in " + e.value(Attribute::City) + ", works as a " + e.value(Attribute::Profession) +
+         " and likes " + e.value(Attribute::Colour) + ".";
+}
+
+std::string question_text(const QuestionTemplate& t, const SynthEntity& e) {
+  std::string q = t.pattern;
+  const std::string key = "{name}";
+  const auto pos = q.find(key);
+  if (pos != std::string::npos) q.replace(pos, key.size(), e.name);
+  return q;
+}
+
+std::vector<QaPair> qa_pairs(const SynthEntity& e, bool heldout) {
+  std::vector<QaPair> out;
+  for (int a = 0; a < kNumAttributes; ++a) {
+    for (const auto& t : question_templates()) {
+      if (static_cast<int>(t.attribute) != a || t.heldout != heldout) continue;
+      out.push_back({e.name, attribute_name(t.attribute), question_text(t, e), e.values[a], t.pattern});
+    }
+  }
+  return out;
+}
+
+std::string qa_prompt(const std::string& question) { return "Question: " + question + "\nAnswer:"; }
+
+std::string qa_text(const QaPair& qa) { return qa_prompt(qa.question) + " " + qa.answer; }
+
+std::vector<std::string> pretrain_texts(const SynthData& data) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < data.disjoint.size(); ++i) {
+    const auto& e = data.disjoint[i];
+    const std::string fact = fact_sentence(e);
+    out.push_back(fact);
+    const auto qa = qa_pairs(e, false);
+    for (const auto& q : qa) out.push_back(qa_text(q));
+    if (!qa.empty()) out.push_back(fact + "\n" + qa_text(qa[i % qa.size()]));
+  }
+  return out;
+}
+
+const std::vector<std::string>& synth_files() {
+  static const std::vector<std::string> files = {"knowledge.json",       "qa_train.jsonl", "qa_heldout.jsonl",
+                                                 "pretrain.jsonl",       "counterfactual.jsonl",
+                                                 "entities.json",        "manifest.json"};
+  return files;
+}
+
+std::string write_synth(const SynthData& data, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ELM_CHECK(!ec && fs::is_directory(dir), "synth: cannot create output directory ", dir,
+            ec ? ": " + ec.message() : std::string());
+  auto path = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
+
+  nlohmann::json kb = nlohmann::json::array();
+  for (const auto& e : data.entities) kb.push_back({{"sentence", fact_sentence(e)}});
+
+  Jsonl train, heldout, pretrain, cf;
+  for (const auto& e : data.entities) {
+    for (const auto& qa : qa_pairs(e, false)) train.add(qa_json(qa));
+    for (const auto& qa : qa_pairs(e, true)) heldout.add(qa_json(qa));
+  }
+  for (const auto& text : pretrain_texts(data)) pretrain.add({{"text", text}});
+  for (const auto& c : data.counterfactuals) {
+    nlohmann::json attrs, original, qa = nlohmann::json::array();
+    const auto& truth = data.entities[c.entity_index];
+    for (int a = 0; a < kNumAttributes; ++a) {
+      attrs[attribute_name(static_cast<Attribute>(a))] = c.edited.values[a];
+      original[attribute_name(static_cast<Attribute>(a))] = truth.values[a];
+    }
+    for (bool held : {false, true}) {
+      for (const auto& q : qa_pairs(c.edited, held)) {
+        auto j = qa_json(q);
+        j["split"] = held ? "heldout" : "train";
+        qa.push_back(std::move(j));
+      }
+    }
+    cf.add({{"entity", c.edited.name}, {"index", c.entity_index}, {"variant", c.variant},
+            {"sentence", fact_sentence(c.edited)}, {"original_sentence", fact_sentence(truth)},
+            {"attributes", attrs}, {"original", original}, {"qa", qa}});
+  }
+
+  nlohmann::json attributes = nlohmann::json::object();
+  for (int a = 0; a < kNumAttributes; ++a) {
+    attributes[attribute_name(static_cast<Attribute>(a))] = attribute_values(static_cast<Attribute>(a));
+  }
+  nlohmann::json entities = nlohmann::json::array(), disjoint = nlohmann::json::array();
+  for (size_t i = 0; i < data.entities.size(); ++i) entities.push_back(entity_json(data.entities[i], i));
+  for (size_t i = 0; i < data.disjoint.size(); ++i) disjoint.push_back(entity_json(data.disjoint[i], i));
+  nlohmann::json templates = nlohmann::json::array();
+  for (const auto& t : question_templates()) {
+    templates.push_back({{"attribute", attribute_name(t.attribute)}, {"template", t.pattern},
+                         {"split", t.heldout ? "heldout" : "train"}});
+  }
+  const nlohmann::json truth = {{"seed", data.options.seed},     {"attributes", attributes},
+                                {"templates", templates},        {"entities", entities},
+                                {"disjoint_entities", disjoint}, {"qa_format", qa_prompt("QUESTION") + " ANSWER"}};
+
+  write_file_atomic(path("knowledge.json"), kb.dump(2) + "\n");
+  write_file_atomic(path("qa_train.jsonl"), train.text);
+  write_file_atomic(path("qa_heldout.jsonl"), heldout.text);
+  write_file_atomic(path("pretrain.jsonl"), pretrain.text);
+  write_file_atomic(path("counterfactual.jsonl"), cf.text);
+  write_file_atomic(path("entities.json"), truth.dump(2) + "\n");
+
+  const nlohmann::json manifest = {
+      {"generator", "explicitlm synth"},
+      {"generator_version", kGeneratorVersion},
+      {"seed", data.options.seed},
+      {"entities", data.entities.size()},
+      {"disjoint_entities", data.disjoint.size()},
+      {"counterfactuals_per_entity", data.options.counterfactuals},
+      {"name_space", name_space_size()},
+      {"lines",
+       {{"knowledge.json", data.entities.size()},
+        {"qa_train.jsonl", train.lines},
+        {"qa_heldout.jsonl", heldout.lines},
+        {"pretrain.jsonl", pretrain.lines},
+        {"counterfactual.jsonl", cf.lines}}},
+      {"files", synth_files()},
+  };
+  const std::string text = manifest.dump(2) + "\n";
+  write_file_atomic(path("manifest.json"), text);
+  return text;
+}
+
+}  // namespace elm::train
