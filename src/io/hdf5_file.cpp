@@ -143,24 +143,27 @@ H5File H5File::create(const std::string& path) {
   return H5File(path, id, true);
 }
 
-H5File H5File::open_read(const std::string& path) {
+namespace {
+
+// Opens an existing HDF5 file (H5F_ACC_RDONLY or H5F_ACC_RDWR); `purpose` names the mode in errors.
+hid_t open_existing(const std::string& path, unsigned flags, const char* purpose) {
   quiet();
   std::error_code ec;
   ELM_CHECK(std::filesystem::exists(path, ec), "HDF5 file ", path, ": no such file");
   ELM_CHECK(is_hdf5_file(path), "HDF5 file ", path, ": not an HDF5 file");
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) fail("HDF5 file ", path, ": cannot open for reading: ", take_error());
-  return H5File(path, id, false);
+  const hid_t id = H5Fopen(path.c_str(), flags, H5P_DEFAULT);
+  if (id < 0) fail("HDF5 file ", path, ": cannot open for ", purpose, ": ", take_error());
+  return id;
+}
+
+}  // namespace
+
+H5File H5File::open_read(const std::string& path) {
+  return H5File(path, open_existing(path, H5F_ACC_RDONLY, "reading"), false);
 }
 
 H5File H5File::open_write(const std::string& path) {
-  quiet();
-  std::error_code ec;
-  ELM_CHECK(std::filesystem::exists(path, ec), "HDF5 file ", path, ": no such file");
-  ELM_CHECK(is_hdf5_file(path), "HDF5 file ", path, ": not an HDF5 file");
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  if (id < 0) fail("HDF5 file ", path, ": cannot open for writing: ", take_error());
-  return H5File(path, id, true);
+  return H5File(path, open_existing(path, H5F_ACC_RDWR, "writing"), true);
 }
 
 H5File::H5File(H5File&& o) noexcept : path_(std::move(o.path_)), id_(o.id_), writable_(o.writable_) { o.id_ = -1; }

@@ -8,6 +8,7 @@
 
 #include "support/assertions.h"
 #include "support/cli_runner.h"
+#include "support/test_paths.h"
 #include "support/reference_data.h"
 
 namespace elm {
@@ -16,14 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_cli;
 
-std::string tokenizer_dir() { return std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3"; }
-
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::path(ELM_BINARY_DIR) / "test-tmp" / "cli" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+std::string tokenizer_dir() { return testing::qwen3_tokenizer_dir(); }
+fs::path scratch(const std::string& name) { return testing::scratch_dir("cli", name); }
 
 std::string join_ids(const std::vector<int64_t>& ids) {
   std::string s;

@@ -10,6 +10,7 @@
 #include "support/assertions.h"
 #include "io/hdf5_file.h"
 #include "support/cli_runner.h"
+#include "support/test_paths.h"
 
 namespace elm {
 namespace {
@@ -18,14 +19,8 @@ namespace fs = std::filesystem;
 using testing::run_cli;
 
 
-std::string tokenizer_dir() { return std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3"; }
-
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::path(ELM_BINARY_DIR) / "test-tmp" / "cli-bank" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+std::string tokenizer_dir() { return testing::qwen3_tokenizer_dir(); }
+fs::path scratch(const std::string& name) { return testing::scratch_dir("cli-bank", name); }
 
 // Eight facts; a JSON array of {"sentence"}.
 std::string write_kb(const fs::path& dir) {

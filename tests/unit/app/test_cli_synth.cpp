@@ -9,6 +9,7 @@
 
 #include "support/assertions.h"
 #include "support/cli_runner.h"
+#include "support/test_paths.h"
 
 namespace elm {
 namespace {
@@ -70,7 +71,7 @@ TEST(CliSynth, BankBuildAcceptsTheKnowledgeBase) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string bank = (dir / "bank.h5").string();
   r = run_cli({"bank", "build", "--kb", (dir / "knowledge.json").string(), "--tokenizer",
-               std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3", "--knowledge-num", "64", "--knowledge-length",
+               testing::qwen3_tokenizer_dir(), "--knowledge-num", "64", "--knowledge-length",
                "16", "--out", bank});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.last_line())["facts"], 40);

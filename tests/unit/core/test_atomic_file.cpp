@@ -7,18 +7,14 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "support/scratch_dir.h"
 
 namespace elm {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::path(ELM_BINARY_DIR) / "test-tmp" / "atomic" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::scratch_dir("atomic", name); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "support/assertions.h"
+#include "support/test_paths.h"
 #include "core/error.h"
 #include "io/hdf5_file.h"
 #include "memory/bank.h"
@@ -23,8 +24,7 @@ namespace fs = std::filesystem;
 using testing::error_of;
 
 const text::Tokenizer& qwen3() {
-  static const text::Tokenizer tok = text::Tokenizer::load(std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3");
-  return tok;
+  return testing::qwen3_tokenizer();
 }
 
 constexpr int64_t kPad = 151643;  // <|endoftext|>

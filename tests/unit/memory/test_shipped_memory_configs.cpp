@@ -8,6 +8,7 @@
 #include "memory/bank.h"
 #include "memory/explicit_lm.h"
 #include "support/reference_data.h"
+#include "support/test_paths.h"
 #include "text/tokenizer.h"
 
 namespace elm::memory {
@@ -16,9 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(ShippedMemoryConfig, TinyConfigBuildsBankAndRunsExplicitLM) {
-  const fs::path dir = fs::path(ELM_BINARY_DIR) / "test-tmp" / "shipped-memory-config";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir("memory", "shipped-config");
   std::ofstream(dir / "kb.json") << R"([{"sentence": "Paris is the capital of France."},
                                         {"sentence": "The Nile flows through Egypt."}])";
   Config config;
@@ -26,7 +25,7 @@ TEST(ShippedMemoryConfig, TinyConfigBuildsBankAndRunsExplicitLM) {
   config.apply_override("model.database_init_path=" + (dir / "kb.json").string());
   config.apply_override("model.cache_path=" + (dir / "bank.h5").string());
 
-  const auto tokenizer = text::Tokenizer::load(std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3");
+  const auto& tokenizer = testing::qwen3_tokenizer();
   const MemoryBank bank = bank_from_config(config, tokenizer);
   EXPECT_EQ(bank.num_entries, 4096);
   EXPECT_EQ(bank.valid.sum().item<int64_t>(), 2);

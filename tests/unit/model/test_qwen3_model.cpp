@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "model/qwen3_model.h"
 #include "model/tiny_qwen3.h"
+#include "support/test_paths.h"
 
 namespace elm {
 namespace {
@@ -37,12 +38,7 @@ model::Qwen3Model small_model(bool tied = true, uint64_t seed = 3) {
 
 torch::Tensor ids_tensor(const std::vector<int64_t>& ids) { return torch::tensor(ids, torch::kInt64).unsqueeze(0); }
 
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::path(ELM_BINARY_DIR) / "test-tmp" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return testing::scratch_dir("model", name); }
 
 TEST(Qwen3Model, PrefillPlusIncrementalDecodeEqualsFullForward) {
   torch::InferenceMode guard;

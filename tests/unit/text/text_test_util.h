@@ -4,17 +4,17 @@
 #include <string>
 #include <vector>
 
+#include "support/test_paths.h"
 #include "text/tokenizer.h"
 
 namespace elm::text::testing {
 
-inline std::string qwen_tokenizer_dir() { return ELM_SOURCE_DIR "/data/tokenizers/qwen3"; }
+inline std::string qwen_tokenizer_dir() { return ::elm::testing::qwen3_tokenizer_dir(); }
 inline std::string reference_dir() { return ELM_TEST_DATA_DIR "/reference"; }
 
 // The project's Qwen3 tokenizer, loaded once per test process.
 inline const Tokenizer& qwen() {
-  static const Tokenizer tok = Tokenizer::load(qwen_tokenizer_dir());
-  return tok;
+  return ::elm::testing::qwen3_tokenizer();
 }
 
 inline std::vector<std::string> read_lines(const std::string& path) {

@@ -8,14 +8,14 @@
 
 #include <unistd.h>
 
+#include "support/test_paths.h"
 #include "text/tokenizer.h"
 #include "train/dataset_formats.h"
 
 namespace elm::train::testutil {
 
 inline const text::Tokenizer& qwen_tokenizer() {
-  static const text::Tokenizer tok = text::Tokenizer::load(ELM_SOURCE_DIR "/data/tokenizers/qwen3");
-  return tok;
+  return ::elm::testing::qwen3_tokenizer();
 }
 
 // Writes `content` to a fresh file under the temp directory and returns its path.

@@ -13,6 +13,7 @@
 
 #include "support/assertions.h"
 #include "text/tokenizer.h"
+#include "support/test_paths.h"
 #include "train/synth.h"
 
 namespace elm::train {
@@ -196,7 +197,7 @@ TEST(Synth, CounterfactualsDifferFromTheTruth) {
 }
 
 TEST(Synth, FactSentencesFitSixteenQwen3Tokens) {
-  const auto tok = text::Tokenizer::load(std::string(ELM_SOURCE_DIR) + "/data/tokenizers/qwen3");
+  const auto& tok = ::elm::testing::qwen3_tokenizer();
   size_t longest = 0;
   std::string worst;
   // The whole name space (each name once), and counterfactual sentences of a second seed.
