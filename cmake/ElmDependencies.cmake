@@ -13,6 +13,8 @@ endif()
 find_package(MPI REQUIRED COMPONENTS CXX C)
 find_package(Boost 1.74 REQUIRED COMPONENTS log log_setup filesystem thread)
 find_package(nlohmann_json 3.10 REQUIRED)
+# zlib: the deflate stream inside PNG plots (io/png_writer).
+find_package(ZLIB REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 

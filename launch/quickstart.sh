@@ -1,61 +1,91 @@
 #!/usr/bin/env bash
-# The main job on the shipped tiny default. Until the memory demo exists, it shows the backbone
-# end to end: build (installing dependencies if needed), write a tiny random Qwen3 in HF layout,
-# tokenize a prompt with the real Qwen3 tokenizer, generate from it with the KV cache, check that
-# recomputing without the cache gives the same tokens, and print one JSON summary line last.
+# The knowledge demo on the shipped tiny default: proves with numbers that the model reads its
+# knowledge from the memory bank (docs/demo.md).
 #
-#   launch/quickstart.sh [--seed N] [--workdir DIR] [--prompt TEXT] [--max-new-tokens N]
+#   launch/quickstart.sh [--seed N] [--workdir DIR] [--fast]
+#
+#  1. a tiny Qwen3 made by the project (random weights, the real Qwen3 tokenizer)
+#  2. synthetic knowledge (explicitlm synth): bank entities, a disjoint entity set, questions
+#  3. stage backbone: the backbone learns language and the question format on the disjoint set only
+#  4. the bank is built from the target facts (they appear nowhere in training text)
+#  5. stage router, then stage joint with counterfactual bank contents (the answer follows the bank)
+#  6. explicitlm eval: accuracy with the bank, with every entry invalid, and after editing entries
+# The last stdout line is one JSON object. --fast runs a much shorter schedule (for tests; its
+# accuracy is not meaningful).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seed=0
-workdir="$root/runs/quickstart"
-prompt="The capital of France is"
-max_new=24
+workdir="$root/build/demo"
+fast=false
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while (( $# )); do
   case "$1" in
     --seed) seed="${2:?--seed needs a value}"; shift 2 ;;
     --workdir) workdir="${2:?--workdir needs a value}"; shift 2 ;;
-    --prompt) prompt="${2:?--prompt needs a value}"; shift 2 ;;
-    --max-new-tokens) max_new="${2:?--max-new-tokens needs a value}"; shift 2 ;;
+    --fast) fast=true; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "quickstart.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "quickstart.sh: --seed must be a non-negative integer, got '$seed'" >&2; exit 2; }
-[[ "$max_new" =~ ^[0-9]+$ ]] || { echo "quickstart.sh: --max-new-tokens must be an integer, got '$max_new'" >&2; exit 2; }
 seed=$((10#$seed))
-max_new=$((10#$max_new))
+
+# The schedule (steps per stage, sizes). --fast: a smoke run of the same pipeline.
+entities=1000; disjoint=300; backbone_steps=300; router_steps=1500; joint_steps=800; eval_entities=300
+if $fast; then
+  entities=64; disjoint=16; backbone_steps=4; router_steps=4; joint_steps=4; eval_entities=8
+fi
 
 start=$(date +%s.%N)  # wall time of the whole demo, build included
 BUILD_TARGETS=explicitlm bash "$root/tools/build.sh" >&2
 bin="${BUILD_DIR:-$root/build}/bin/explicitlm"
-mkdir -p "$workdir"
-model="$workdir/qwen3-tiny-seed$seed"
+work="$workdir/seed$seed"
+rm -rf "$work"
+mkdir -p "$work"
+cfg=(--config "$root/configs/tiny.toml" runtime.seed="$seed" logging.level=warning)
 
-echo "== 1. tiny Qwen3 (random weights, HF layout) -> $model" >&2
-"$bin" make-tiny-qwen3 --out "$model" --seed "$seed" >&2
+echo "== 1. tiny Qwen3 (random weights, HF layout) -> $work/base-model" >&2
+"$bin" make-tiny-qwen3 --out "$work/base-model" --seed "$seed" --dtype f32 \
+  --hidden-size 128 --intermediate-size 384 --layers 4 --heads 4 --kv-heads 2 --head-dim 32 --embed-std 0.1 >&2
 
-echo "== 2. tokenize: $prompt" >&2
-prompt_ids=$("$bin" tokenize --tokenizer "$model" --text "$prompt")
-echo "$prompt_ids" >&2
+echo "== 2. synthetic knowledge -> $work/data" >&2
+"$bin" synth --out "$work/data" --seed "$seed" --entities "$entities" --disjoint-entities "$disjoint" \
+  --counterfactuals 1 --train-variants 4 >&2
 
-echo "== 3. generate $max_new tokens (greedy, KV cache); run directory $workdir/run-seed$seed" >&2
-gen=$("$bin" generate --config "$root/configs/tiny.toml" --model "$model" --prompt "$prompt" \
-        --max-new-tokens "$max_new" --greedy --ignore-eos --print-ids run.dir="$workdir/run-seed$seed")
-echo "$gen" | sed '$d' >&2
-ids_cache=$(echo "$gen" | tail -n 1)
+echo "== 3. stage backbone: the question format and reading facts, on the disjoint entities only" >&2
+# Layer 0 stays as initialised: the memory reads its output, which a trained tiny layer 0 turns into
+# a large activation shared by every token (docs/demo.md).
+"$bin" train "${cfg[@]}" --stage backbone --run-dir "$work/runs/backbone" \
+  model.qwen3_model_path="$work/base-model" data.train_path="$work/data/backbone_train.jsonl" data.format=qa \
+  training.batch_size=32 training.learning_rate=3e-3 training.max_steps="$backbone_steps" \
+  training.weight_decay=0 training.backbone_layers=1,2,3 | tail -n 1 >&2
+backbone="$work/runs/backbone/backbone"
 
-echo "== 4. the same without the KV cache (recomputes the whole sequence each step)" >&2
-ids_nocache=$("$bin" generate --config "$root/configs/tiny.toml" --model "$model" --prompt "$prompt" \
-        --max-new-tokens "$max_new" --greedy --ignore-eos --print-ids --no-kv-cache --no-stream | tail -n 1)
-same=false
-[[ "$ids_cache" == "$ids_nocache" ]] && same=true
+echo "== 4. the bank: the target facts (knowledge_num 4096 = 64 x 64)" >&2
+mem=(model.qwen3_model_path="$backbone" model.database_init_path="$work/data/knowledge.json"
+     model.cache_path="$work/bank.h5")
 
-wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
-model_json=${model//\\/\\\\}
-model_json=${model_json//\"/\\\"}
-printf '{"demo":"qwen3_backbone","seed":%s,"prompt_ids":%s,"generated_ids":%s,"kv_cache_equals_recompute":%s,"model_dir":"%s","wall_seconds":%.1f}\n' \
-  "$seed" "$prompt_ids" "$ids_cache" "$same" "$model_json" "$wall"
-[[ "$same" == true ]]
+echo "== 5a. stage router: questions and facts -> their entry" >&2
+"$bin" train "${cfg[@]}" "${mem[@]}" --stage router --run-dir "$work/runs/router" \
+  data.train_path="$work/data/router_train.jsonl" data.format=router \
+  training.batch_size=64 training.learning_rate=1e-2 training.max_steps="$router_steps" model.dropout=0 \
+  | tail -n 1 >&2
+
+echo "== 5b. stage joint: counterfactual bank contents, the answer follows the bank" >&2
+"$bin" train "${cfg[@]}" "${mem[@]}" --stage joint --run-dir "$work/runs/joint" \
+  data.train_path="$work/data/memory_train.jsonl" data.format=qa training.init_from="$work/runs/router" \
+  training.batch_size=32 training.learning_rate=2e-3 training.max_steps="$joint_steps" \
+  training.router_weight=1.0 | tail -n 1 >&2
+
+echo "== 6. evaluation on a fresh sample (seed $seed): with bank, emptied bank, edited entries" >&2
+result=$("$bin" eval --run "$work/runs/joint" --seed "$seed" eval.synth_dir="$work/data" \
+  eval.entities="$eval_entities" eval.max_new_tokens=2 logging.level=warning | tail -n 1)
+
+plots=$("$root/tools/plot-metrics" "$work/runs/joint" 2>/dev/null | tr '\n' ' ' || true)
+echo "plots: $plots" >&2
+wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+steps=$((backbone_steps + router_steps + joint_steps))
+# The evaluation's JSON object (its "steps" is the joint run's; the demo reports all stages) plus the demo's fields.
+result=$(echo "$result" | sed -E 's/"steps":[0-9]+,//')
+echo "${result%\}},\"demo\":\"knowledge_bank\",\"steps\":$steps,\"steps_backbone\":$backbone_steps,\"steps_router\":$router_steps,\"steps_joint\":$joint_steps,\"wall_seconds\":$wall,\"workdir\":\"$work\"}"

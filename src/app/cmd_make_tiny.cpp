@@ -31,6 +31,7 @@ int run_make_tiny_qwen3(const Args& args) {
       .flag("--untied", "write a separate lm_head.weight (tie_word_embeddings=false)")
       .option("--dtype", "NAME", "weights on disk: bf16 (default) or f32")
       .option("--seed", "S", "random seed (default 0)")
+      .option("--embed-std", "X", "std of the token embedding (default 0.02, HF's; ~1/sqrt(hidden) for frozen tables)")
       .option("--tokenizer", "PATH", "tokenizer to copy in (default: the Qwen3 tokenizer from tools/setup.sh)")
       .flag("--no-tokenizer", "do not copy a tokenizer")
       .examples("  explicitlm make-tiny-qwen3 --out build/models/qwen3-tiny\n"
@@ -54,6 +55,7 @@ int run_make_tiny_qwen3(const Args& args) {
   c.tie_word_embeddings = !parser.has("--untied");
   options.dtype = parser.get_or("--dtype", "bf16");
   options.seed = static_cast<uint64_t>(parser.get_int("--seed", 0));
+  options.embed_std = parser.get_float("--embed-std", options.embed_std);
   if (!parser.has("--no-tokenizer")) {
     options.tokenizer_dir = resolve_tokenizer_path(parser.get_or("--tokenizer", ""), "");
     ELM_CHECK(!options.tokenizer_dir.empty(),

@@ -23,6 +23,9 @@ int run_config(const Args& args);
 int run_info(const Args& args);
 int run_bank(const Args& args);
 int run_synth(const Args& args);
+int run_plot_metrics(const Args& args);
+int run_train(const Args& args);
+int run_eval(const Args& args);
 
 const std::vector<Command>& commands();
 

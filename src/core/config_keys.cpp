@@ -92,12 +92,69 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_string("data.train_path", "", "Training data file (JSONL in data.format)"));
   s.add(key_string("data.eval_path", "", "Evaluation data file (JSONL in data.format); empty = none"));
   s.add(key_string("data.format", "pretrain", "Record format of the data files")
-            .one_of({"pretrain", "sft", "router"}));
+            .one_of({"pretrain", "sft", "router", "qa"}));
   s.add(key_int("data.max_length", 512, "Tokens per example; longer examples are truncated").at_least(2));
   s.add(key_bool("data.skip_bad_lines", false, "Skip and count malformed lines instead of failing"));
   s.add(key_bool("data.shuffle", true, "Shuffle the examples each epoch (seed: runtime.seed)"));
   s.add(key_bool("data.wrap_chat_template", true,
                  "Pretrain text as an assistant turn of the chat template (as the reference does)"));
+
+  // [training] — explicitlm train (docs/training.md).
+  s.add(key_string("training.stage", "joint",
+                   "What trains: router (soft labels), fusion (CE), joint (CE + sim + div) or backbone (demos)")
+            .one_of({"router", "fusion", "joint", "backbone"}));
+  s.add(key_int("training.batch_size", 8, "Examples per micro-batch").at_least(1));
+  s.add(key_int("training.grad_accum_steps", 1, "Micro-batches per optimizer step").at_least(1));
+  s.add(key_int("training.epochs", 1, "Passes over data.train_path (ignored when training.max_steps > 0)")
+            .at_least(1));
+  s.add(key_int("training.max_steps", 0, "Optimizer steps to run; 0 = as many as training.epochs take").at_least(0));
+  s.add(key_float("training.learning_rate", 1e-3, "Peak AdamW learning rate").greater_than(0));
+  s.add(key_float("training.min_lr_ratio", 0.1, "Cosine decay floor as a fraction of the peak").at_least(0).at_most(1));
+  s.add(key_float("training.warmup_ratio", 0.05, "Linear warmup as a fraction of the optimizer steps")
+            .at_least(0)
+            .at_most(1));
+  s.add(key_float("training.weight_decay", 0.01, "AdamW decoupled weight decay").at_least(0));
+  s.add(key_float("training.adam_beta1", 0.9, "AdamW beta1").at_least(0).less_than(1));
+  s.add(key_float("training.adam_beta2", 0.999, "AdamW beta2").at_least(0).less_than(1));
+  s.add(key_float("training.max_grad_norm", 1.0, "Clip the gradient norm to this; 0 = no clipping").at_least(0));
+  s.add(key_float("training.ce_weight", 1.0, "Weight of the next-token cross-entropy (fusion, joint)").at_least(0));
+  s.add(key_float("training.similarity_weight", 0.1, "Weight of the similarity loss (joint)").at_least(0));
+  s.add(key_float("training.diversity_weight", 0.05, "Weight of the diversity loss (joint)").at_least(0));
+  s.add(key_float("training.router_weight", 0.0,
+                  "Weight of the router soft-label loss added in fusion/joint when examples name their entry")
+            .at_least(0));
+  s.add(key_float("training.router_temperature", 1.0, "Temperature of the router soft labels").greater_than(0));
+  s.add(key_string("training.init_from", "",
+                   "Initialise the memory components from this checkpoint (file or run directory) before step 0"));
+  s.add(key_int("training.log_interval", 10, "Optimizer steps between metrics lines").at_least(1));
+  s.add(key_bool("training.train_embeddings", true,
+                 "Backbone stage: also train the token embedding and lm_head (false: only the decoder layers and norms)"));
+  s.add(key_string("training.backbone_layers", "all",
+                   "Backbone stage: decoder layers that train, \"all\" or a list like \"1,2,3\" (the others stay as loaded)"));
+  s.add(key_string("training.backbone_out", "",
+                   "Backbone stage: write the trained model directory here; empty = RUN/backbone"));
+
+  // [checkpoint] — checkpoints of the trainable state (docs/checkpoints.md).
+  s.add(key_int("checkpoint.interval", 0, "Optimizer steps between checkpoints; 0 = only at the end").at_least(0));
+  s.add(key_int("checkpoint.keep_latest_k", 2, "Newest checkpoints kept (older ones are deleted)").at_least(2));
+  s.add(key_string("checkpoint.resume", "auto",
+                   "auto (newest complete checkpoint in the run, else start fresh), none, a step number or a path"));
+  s.add(key_string("checkpoint.dir", "", "Checkpoint directory; empty = RUN/checkpoints"));
+
+  // [eval] — evaluation (explicitlm eval, and at the end of explicitlm train).
+  s.add(key_string("eval.qa_path", "", "QA JSONL ({\"prompt\", \"answer\"}) for generative accuracy; empty = none"));
+  s.add(key_string("eval.judge", "startswith", "How a generated answer is judged")
+            .one_of({"exact", "contains", "startswith", "endswith"}));
+  s.add(key_int("eval.max_new_tokens", 4, "Tokens generated per QA answer").at_least(1));
+  s.add(key_int("eval.max_examples", 0, "Evaluate at most this many examples per set; 0 = all").at_least(0));
+  s.add(key_int("eval.batch_size", 32, "Examples per evaluation batch").at_least(1));
+  s.add(key_int("eval.recall_k", 8, "Router recall@k: the target entry among the top k candidates").at_least(1));
+  s.add(key_string("eval.synth_dir", "",
+                   "explicitlm synth output the bank was built from: enables the knowledge evaluation (with/without bank, edits)"));
+  s.add(key_int("eval.entities", 300, "Knowledge evaluation: entities asked about (0 = all)").at_least(0));
+  s.add(key_float("eval.edit_fraction", 0.5, "Knowledge evaluation: fraction of those entities whose entry is edited")
+            .greater_than(0)
+            .at_most(1));
 }
 
 }  // namespace elm

@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <filesystem>
+#include <tuple>
 #include <type_traits>
 
 #include "core/error.h"
@@ -116,9 +117,30 @@ const char* to_string(H5Kind kind) {
     case H5Kind::UInt8: return "uint8";
     case H5Kind::Bool: return "bool";
     case H5Kind::String: return "string";
+    case H5Kind::Int8: return "int8";
+    case H5Kind::Int64: return "int64";
+    case H5Kind::UInt16: return "uint16";
+    case H5Kind::Float32: return "float32";
+    case H5Kind::Float64: return "float64";
     case H5Kind::Other: break;
   }
   return "other";
+}
+
+size_t element_size(H5Kind kind) {
+  switch (kind) {
+    case H5Kind::UInt8:
+    case H5Kind::Bool:
+    case H5Kind::Int8: return 1;
+    case H5Kind::UInt16: return 2;
+    case H5Kind::Int32:
+    case H5Kind::Float32: return 4;
+    case H5Kind::Int64:
+    case H5Kind::Float64: return 8;
+    case H5Kind::String:
+    case H5Kind::Other: break;
+  }
+  return 0;
 }
 
 int64_t H5DatasetInfo::row_size() const {
@@ -223,6 +245,15 @@ H5Kind classify(hid_t type) {
     const H5T_sign_t sign = H5Tget_sign(type);
     if (size == 4 && sign == H5T_SGN_2) return H5Kind::Int32;
     if (size == 1 && sign == H5T_SGN_NONE) return H5Kind::UInt8;
+    if (size == 1 && sign == H5T_SGN_2) return H5Kind::Int8;
+    if (size == 8 && sign == H5T_SGN_2) return H5Kind::Int64;
+    if (size == 2 && sign == H5T_SGN_NONE) return H5Kind::UInt16;
+    return H5Kind::Other;
+  }
+  if (cls == H5T_FLOAT) {
+    const size_t size = H5Tget_size(type);
+    if (size == 4) return H5Kind::Float32;
+    if (size == 8) return H5Kind::Float64;
     return H5Kind::Other;
   }
   if (cls == H5T_ENUM && H5Tget_size(type) == 1 && H5Tget_nmembers(type) == 2) {
@@ -481,6 +512,189 @@ void H5File::write_string_rows(const std::string& name, int64_t first, const std
 }
 
 // ---------------------------------------------------------------------------------------------
+// Checkpoint-style datasets (any rank, any numeric kind) and groups
+
+namespace {
+
+// The little-endian file type and the native memory type of a numeric kind. The returned ids are
+// library constants (not to be closed); Bool is handled by the callers (an enum they create).
+std::pair<hid_t, hid_t> numeric_types(H5Kind kind) {
+  switch (kind) {
+    case H5Kind::Int8: return {H5T_STD_I8LE, H5T_NATIVE_INT8};
+    case H5Kind::UInt8: return {H5T_STD_U8LE, H5T_NATIVE_UINT8};
+    case H5Kind::UInt16: return {H5T_STD_U16LE, H5T_NATIVE_UINT16};
+    case H5Kind::Int32: return {H5T_STD_I32LE, H5T_NATIVE_INT32};
+    case H5Kind::Int64: return {H5T_STD_I64LE, H5T_NATIVE_INT64};
+    case H5Kind::Float32: return {H5T_IEEE_F32LE, H5T_NATIVE_FLOAT};
+    case H5Kind::Float64: return {H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE};
+    default: break;
+  }
+  return {-1, -1};
+}
+
+// A dataspace of any rank; rank 0 is HDF5's scalar dataspace (what h5py writes for a 0-d array).
+Handle any_space(const std::vector<int64_t>& shape, const std::string& path, const std::string& what) {
+  if (shape.empty()) return Handle(checked(H5Screate(H5S_SCALAR), path, what), H5Sclose);
+  return simple_space(shape, path, what);
+}
+
+bool object_is(hid_t file, const std::string& name, H5O_type_t type) {
+  quiet();
+  const std::string n = ds_name(name);
+  if (n != "/") {
+    // H5Lexists fails (rather than returning false) when an intermediate group is missing; walk
+    // the path one component at a time so "a/b/c" with no "a" is simply absent.
+    size_t pos = 1;
+    while (true) {
+      const size_t slash = n.find('/', pos);
+      const std::string prefix = n.substr(0, slash);
+      const htri_t r = H5Lexists(file, prefix.c_str(), H5P_DEFAULT);
+      if (r <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+      }
+      if (slash == std::string::npos) break;
+      pos = slash + 1;
+    }
+  }
+  H5O_info_t info;
+  if (H5Oget_info_by_name(file, n.c_str(), &info, H5P_DEFAULT) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return false;
+  }
+  return info.type == type;
+}
+
+}  // namespace
+
+void H5File::create_dataset(const std::string& name, H5Kind kind, const std::vector<int64_t>& shape,
+                            const void* data) {
+  const std::string what = "dataset '" + ds_name(name) + "'";
+  check_writable("create " + what);
+  ELM_CHECK(element_size(kind) > 0, "HDF5 file ", path_, ": ", what, ": ", to_string(kind),
+            " is not a numeric kind");
+  for (int64_t d : shape) ELM_CHECK(d >= 0, "HDF5 file ", path_, ": ", what, ": negative dimension ", d);
+  const int64_t n = product(shape);
+  ELM_CHECK(n == 0 || data != nullptr, "HDF5 file ", path_, ": ", what, ": no data");
+  quiet();
+  Handle bool_t;
+  std::vector<int8_t> norm;
+  hid_t file_type, mem_type;
+  if (kind == H5Kind::Bool) {
+    bool_t = bool_type(path_);
+    file_type = mem_type = bool_t.get();
+    const auto* p = static_cast<const uint8_t*>(data);
+    norm.resize(static_cast<size_t>(n));
+    for (size_t i = 0; i < norm.size(); ++i) norm[i] = p[i] ? 1 : 0;
+    data = norm.data();
+  } else {
+    std::tie(file_type, mem_type) = numeric_types(kind);
+  }
+  Handle space = any_space(shape, path_, what + ": dataspace");
+  Handle ds(checked(H5Dcreate2(id_, ds_name(name).c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                               H5P_DEFAULT),
+                    path_, what + ": create"),
+            H5Dclose);
+  if (n > 0) {
+    checked_status(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path_, what + ": write");
+  }
+}
+
+void H5File::read_dataset(const std::string& name, H5Kind kind, void* out) const {
+  ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
+  const std::string what = "dataset '" + ds_name(name) + "'";
+  ELM_CHECK(element_size(kind) > 0, "HDF5 file ", path_, ": ", what, ": ", to_string(kind),
+            " is not a numeric kind");
+  OpenDataset d = open_dataset(id_, path_, name);
+  require_kind(d, {kind}, path_, name);
+  const int64_t n = product(d.info.shape);
+  if (n == 0) return;
+  if (kind == H5Kind::Bool) {
+    Handle t = bool_type(path_);
+    std::vector<int8_t> tmp(static_cast<size_t>(n));
+    checked_status(H5Dread(d.ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp.data()), path_, what + ": read");
+    auto* o = static_cast<uint8_t*>(out);
+    for (size_t i = 0; i < tmp.size(); ++i) o[i] = tmp[i] ? 1 : 0;
+    return;
+  }
+  checked_status(H5Dread(d.ds.get(), numeric_types(kind).second, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), path_,
+                 what + ": read");
+}
+
+void H5File::create_string(const std::string& name, const std::string& value) {
+  const std::string what = "dataset '" + ds_name(name) + "'";
+  check_writable("create " + what);
+  ELM_CHECK(value.find('\0') == std::string::npos, "HDF5 file ", path_, ": ", what, ": value contains a NUL byte");
+  quiet();
+  Handle t = utf8_string_type(path_);
+  Handle space(checked(H5Screate(H5S_SCALAR), path_, what + ": dataspace"), H5Sclose);
+  Handle ds(checked(H5Dcreate2(id_, ds_name(name).c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    path_, what + ": create"),
+            H5Dclose);
+  const char* p = value.c_str();
+  checked_status(H5Dwrite(ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), path_, what + ": write");
+}
+
+std::string H5File::read_string(const std::string& name) const {
+  ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
+  const std::string what = "dataset '" + ds_name(name) + "'";
+  OpenDataset d = open_dataset(id_, path_, name);
+  require_kind(d, {H5Kind::String}, path_, name);
+  ELM_CHECK(d.info.shape.empty() || (d.info.shape.size() == 1 && d.info.shape[0] == 1), "HDF5 file ", path_, ": ",
+            what, ": expected one string");
+  Handle t = utf8_string_type(path_);
+  char* p = nullptr;
+  checked_status(H5Dread(d.ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), path_, what + ": read");
+  std::string out = p ? p : "";
+  H5Dvlen_reclaim(t.get(), d.space.get(), H5P_DEFAULT, &p);
+  return out;
+}
+
+void H5File::create_group(const std::string& name) {
+  const std::string what = "group '" + ds_name(name) + "'";
+  check_writable("create " + what);
+  quiet();
+  // Tracking creation order lets list_group return members in the order they were written (a
+  // checkpoint keeps the parameter order of the model that way).
+  Handle gcpl(checked(H5Pcreate(H5P_GROUP_CREATE), path_, what + ": properties"), H5Pclose);
+  checked_status(H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), path_,
+                 what + ": properties");
+  Handle g(checked(H5Gcreate2(id_, ds_name(name).c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), path_,
+                   what + ": create"),
+           H5Gclose);
+}
+
+bool H5File::has_group(const std::string& name) const {
+  ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
+  return object_is(id_, name, H5O_TYPE_GROUP);
+}
+
+std::vector<std::string> H5File::list_group(const std::string& name) const {
+  ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
+  const std::string what = "group '" + ds_name(name) + "'";
+  ELM_CHECK(has_group(name), "HDF5 file ", path_, ": ", what, ": no such group");
+  quiet();
+  Handle g(checked(H5Gopen2(id_, ds_name(name).c_str(), H5P_DEFAULT), path_, what + ": open"), H5Gclose);
+  Handle gcpl(checked(H5Gget_create_plist(g.get()), path_, what + ": properties"), H5Pclose);
+  unsigned order_flags = 0;
+  checked_status(H5Pget_link_creation_order(gcpl.get(), &order_flags), path_, what + ": properties");
+  const H5_index_t index = (order_flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+  H5G_info_t info;
+  checked_status(H5Gget_info(g.get(), &info), path_, what + ": info");
+  std::vector<std::string> names;
+  names.reserve(info.nlinks);
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(g.get(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0) fail("HDF5 file ", path_, ": ", what, ": member ", i, ": ", take_error());
+    std::string member(static_cast<size_t>(n) + 1, '\0');
+    H5Lget_name_by_idx(g.get(), ".", index, H5_ITER_INC, i, member.data(), member.size(), H5P_DEFAULT);
+    member.resize(static_cast<size_t>(n));
+    names.push_back(member);
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Attributes
 
 namespace {
@@ -556,6 +770,11 @@ void H5File::set_attribute(const std::string& attr, int64_t value, const std::st
   write_attribute(id_, path_, attr, object, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
+void H5File::set_attribute_double(const std::string& attr, double value, const std::string& object) {
+  check_writable("write " + attr_what(attr, object));
+  write_attribute(id_, path_, attr, object, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
 std::string H5File::attribute_string(const std::string& attr, const std::string& object) const {
   ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
   const std::string what = attr_what(attr, object);
@@ -593,6 +812,20 @@ int64_t H5File::attribute_int(const std::string& attr, const std::string& object
   ELM_CHECK(H5Sget_simple_extent_npoints(space.get()) == 1, "HDF5 file ", path_, ": ", what, " is not a scalar");
   int64_t v = 0;
   checked_status(H5Aread(a.get(), H5T_NATIVE_INT64, &v), path_, what + ": read");
+  return v;
+}
+
+double H5File::attribute_double(const std::string& attr, const std::string& object) const {
+  ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
+  const std::string what = attr_what(attr, object);
+  Handle a = open_attribute(id_, path_, attr, object);
+  Handle ftype(checked(H5Aget_type(a.get()), path_, what + ": type"), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(ftype.get());
+  ELM_CHECK(cls == H5T_FLOAT || cls == H5T_INTEGER, "HDF5 file ", path_, ": ", what, " is not a number");
+  Handle space(checked(H5Aget_space(a.get()), path_, what + ": dataspace"), H5Sclose);
+  ELM_CHECK(H5Sget_simple_extent_npoints(space.get()) == 1, "HDF5 file ", path_, ": ", what, " is not a scalar");
+  double v = 0;
+  checked_status(H5Aread(a.get(), H5T_NATIVE_DOUBLE, &v), path_, what + ": read");
   return v;
 }
 

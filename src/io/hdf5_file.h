@@ -1,13 +1,16 @@
 #pragma once
-// Small RAII wrapper over the HDF5 C API for the files ExplicitLM writes (bank files now,
-// checkpoints later): int32 / uint8 / bool datasets of rank 1 or 2, variable-length UTF-8 string
+// Small RAII wrapper over the HDF5 C API for the files ExplicitLM writes (bank files and
+// checkpoints): int32 / uint8 / bool datasets of rank 1 or 2, variable-length UTF-8 string
 // datasets of rank 1, scalar string and integer attributes, and reads/writes of whole datasets or
-// of a hyperslab of rows (a contiguous range along dimension 0).
+// of a hyperslab of rows (a contiguous range along dimension 0). For checkpoints also: numeric
+// datasets of any rank (0 = a scalar dataset) and element kind (create_dataset / read_dataset),
+// scalar string datasets, float attributes, groups, and listing the members of a group.
 //
 // Every HDF5 failure throws elm::Error naming the file and the dataset or attribute involved,
 // with HDF5's own error stack appended; HDF5's automatic printing to stderr is switched off.
 // Access is plain POSIX (sec2); collective MPI-IO writes come with the checkpoint issue.
 // No torch here: callers move data in and out through raw buffers or std::vector.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,8 +18,11 @@
 namespace elm::io {
 
 // Element type of a dataset as seen by this wrapper.
-enum class H5Kind { Int32, UInt8, Bool, String, Other };
+// Stored little-endian; Bool is h5py's enum {FALSE = 0, TRUE = 1} over int8.
+enum class H5Kind { Int32, UInt8, Bool, String, Other, Int8, Int64, UInt16, Float32, Float64 };
 const char* to_string(H5Kind kind);
+// Bytes per element of a numeric kind (1 for Bool); 0 for String and Other.
+size_t element_size(H5Kind kind);
 
 struct H5DatasetInfo {
   H5Kind kind = H5Kind::Other;
@@ -61,6 +67,27 @@ class H5File {
   std::vector<uint8_t> read_uint8(const std::string& name) const;
   std::vector<std::string> read_strings(const std::string& name) const;
 
+  // ---- checkpoint-style datasets: any rank, any numeric kind ----
+  // A dataset of `kind` (not String / Other) and `shape` ({} = a scalar dataset, rank 0) holding
+  // product(shape) elements of `data` in row-major order, in the kind's native layout (Bool: one
+  // byte per element, non-zero -> TRUE). Parent groups must exist (create_group).
+  void create_dataset(const std::string& name, H5Kind kind, const std::vector<int64_t>& shape, const void* data);
+  // Reads a whole dataset into `out` (product(shape) elements). `kind` must be the stored kind:
+  // conversions are refused so that what comes back is bit-identical to what was written.
+  void read_dataset(const std::string& name, H5Kind kind, void* out) const;
+  // A scalar (rank 0) variable-length UTF-8 string dataset; read_string also reads a rank-1
+  // string dataset of one element. Strings must not contain NUL bytes.
+  void create_string(const std::string& name, const std::string& value);
+  std::string read_string(const std::string& name) const;
+
+  // ---- groups ----
+  // Creates a group (parents must exist) that remembers the order its members are created in.
+  void create_group(const std::string& name);
+  bool has_group(const std::string& name) const;
+  // Names of the members (datasets and groups) of a group: in creation order when the group tracks
+  // it (create_group does), else in name order. Error naming the group when it is absent.
+  std::vector<std::string> list_group(const std::string& name = "/") const;
+
   // Rows [first, first + count) along dimension 0; buffers hold count * row_size elements.
   // A range outside the dataset is an error naming it.
   void read_int32_rows(const std::string& name, int64_t first, int64_t count, int32_t* out) const;
@@ -79,8 +106,11 @@ class H5File {
     set_attribute(attr, std::string(value), object);
   }
   void set_attribute(const std::string& attr, int64_t value, const std::string& object = "/");
+  // A float64 attribute (a separate name: an overload would make set_attribute(a, 1) ambiguous).
+  void set_attribute_double(const std::string& attr, double value, const std::string& object = "/");
   std::string attribute_string(const std::string& attr, const std::string& object = "/") const;
   int64_t attribute_int(const std::string& attr, const std::string& object = "/") const;
+  double attribute_double(const std::string& attr, const std::string& object = "/") const;
 
  private:
   H5File(std::string path, int64_t id, bool writable) : path_(std::move(path)), id_(id), writable_(writable) {}

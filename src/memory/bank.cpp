@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "io/hdf5_file.h"
@@ -31,15 +32,6 @@ constexpr const char* kValid = "valid";
 constexpr const char* kText = "text";
 constexpr const char* kTokenCount = "token_count";
 constexpr const char* kComplete = "complete";
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string absolute_path(const std::string& p) {
   if (p.empty()) return p;

@@ -23,6 +23,10 @@ class BankReader {
   // Rows of the entries named by `indices` (any shape, int64 in [0, N)); the result has the
   // shape of `indices` plus [L] for tokens.
   virtual BankRows fetch(const torch::Tensor& indices) const = 0;
+  // True when an entry's contents depend on the batch row asking (training overlays with
+  // per-example overrides): fetch() then needs indices of shape [B, ...] and callers must not
+  // merge the requests of different rows.
+  virtual bool varies_by_batch_row() const { return false; }
 };
 
 // A bank held whole in this process: tokens [N, L] (int32 or int64) and valid [N] bool.

@@ -52,6 +52,15 @@ CandidateEmbeddings mean_token_embeddings(const torch::Tensor& tokens_in, const 
 CandidateEmbeddings embed_candidates(const BankReader& bank, const torch::Tensor& indices,
                                      const torch::Tensor& table) {
   torch::NoGradGuard no_grad;
+  if (bank.varies_by_batch_row()) {
+    // Rows may see different contents for the same entry: fetch per position, no deduplication.
+    BankRows rows = bank.fetch(indices.to(torch::kCPU, torch::kInt64));
+    const int64_t L = rows.tokens.size(-1);
+    auto emb = mean_token_embeddings(rows.tokens.reshape({-1, L}), rows.valid.reshape({-1}), bank.pad_id(), table);
+    auto emb_shape = indices.sizes().vec();
+    emb_shape.push_back(table.size(1));
+    return {emb.embeddings.view(emb_shape), emb.valid.view(indices.sizes())};
+  }
   auto flat = indices.reshape({-1}).to(torch::kCPU, torch::kInt64);
   auto unique = at::_unique(flat, /*sorted=*/true, /*return_inverse=*/true);
   const auto& entries = std::get<0>(unique);

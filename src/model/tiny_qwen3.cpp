@@ -1,5 +1,7 @@
 #include "model/tiny_qwen3.h"
 
+#include <cmath>
+
 #include <filesystem>
 
 #include "core/error.h"
@@ -69,7 +71,15 @@ std::string write_tiny_qwen3(const std::string& out_dir, const TinyQwen3Options&
 
   // Weights and tokenizer first, config.json last: a directory with a config.json is complete.
   const std::string weights_path = (fs::path(out_dir) / "model.safetensors").string();
-  save_qwen3_safetensors(weights_path, random_qwen3_weights(config, options.seed), options.dtype);
+  ELM_CHECK(options.embed_std > 0 && std::isfinite(options.embed_std), "embed_std must be > 0, got ", options.embed_std);
+  Qwen3Weights weights = random_qwen3_weights(config, options.seed);
+  if (options.embed_std != 0.02) {
+    // random_qwen3_weights draws N(0, 0.02): rescaling keeps the same seed's directions.
+    torch::NoGradGuard no_grad;
+    weights.embed_tokens.mul_(options.embed_std / 0.02);
+    if (weights.lm_head.defined()) weights.lm_head.mul_(options.embed_std / 0.02);
+  }
+  save_qwen3_safetensors(weights_path, weights, options.dtype);
   if (!tokenizer_src.empty()) {
     for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
       if (!fs::exists(tokenizer_src / name)) continue;

@@ -14,6 +14,9 @@ struct TinyQwen3Options {
   std::string dtype = "bf16";     // weights on disk: bf16 or f32
   uint64_t seed = 0;
   std::string tokenizer_dir;      // tokenizer.json (+ tokenizer_config.json) copied from here; empty: none
+  // Standard deviation of the token embedding (and an untied lm_head). HF's 0.02 suits wide models;
+  // a narrow model whose tables stay frozen needs ~1/sqrt(hidden) so that tied logits can be sharp.
+  double embed_std = 0.02;
 
   static Qwen3Config tiny_qwen3_config();  // hidden 64, 3 layers, 4 heads, 2 KV heads, head_dim 32
 };

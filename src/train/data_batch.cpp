@@ -37,7 +37,7 @@ Batch collate(const Dataset& data, const std::vector<std::int64_t>& indices, std
     }
   }
   b.loss_mask = b.targets.ne(kIgnoreIndex).to(torch::kFloat32);
-  if (data.format() == DataFormat::router) {
+  if (K > 0) {
     b.target_indices = torch::full({B, K}, std::int64_t{-1}, i64);
     b.target_scores = torch::zeros({B, K}, torch::kFloat32);
     auto ti = b.target_indices.accessor<std::int64_t, 2>();

@@ -22,8 +22,9 @@ struct Batch {
   torch::Tensor targets;
   // [B, T] float32: 1 where targets != -100, else 0.
   torch::Tensor loss_mask;
-  // Router format only (undefined otherwise): [B, K] int64 bank indices, K = the most targets of
-  // any example in the batch, padded with -1; and [B, K] float32 scores, padded with 0.
+  // When any example names bank entries (router format; qa records with "index"), else undefined:
+  // [B, K] int64 bank indices, K = the most targets of any example in the batch, padded with -1;
+  // and [B, K] float32 scores, padded with 0.
   torch::Tensor target_indices;
   torch::Tensor target_scores;
   // The dataset index of each row.

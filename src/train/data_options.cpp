@@ -8,7 +8,8 @@ DataFormat parse_data_format(std::string_view name) {
   if (name == "pretrain") return DataFormat::pretrain;
   if (name == "sft") return DataFormat::sft;
   if (name == "router") return DataFormat::router;
-  fail("unknown data format '", name, "' (expected pretrain, sft or router)");
+  if (name == "qa") return DataFormat::qa;
+  fail("unknown data format '", name, "' (expected pretrain, sft, router or qa)");
 }
 
 const char* data_format_name(DataFormat format) {
@@ -19,6 +20,8 @@ const char* data_format_name(DataFormat format) {
       return "sft";
     case DataFormat::router:
       return "router";
+    case DataFormat::qa:
+      return "qa";
   }
   return "?";
 }

@@ -9,10 +9,11 @@
 namespace elm::train {
 
 // pretrain: {"text"}; sft: {"conversations": [{"role", "content"}, ...]};
-// router: {"query", "target_indices", "target_scores"}. See docs/training-data.md.
-enum class DataFormat { pretrain, sft, router };
+// router: {"query", "target_indices", "target_scores"}; qa: {"prompt", "answer"} with optional
+// "index" (the bank entry holding the fact) and "bank" overrides. See docs/training-data.md.
+enum class DataFormat { pretrain, sft, router, qa };
 
-// "pretrain" | "sft" | "router"; anything else throws elm::Error.
+// "pretrain" | "sft" | "router" | "qa"; anything else throws elm::Error.
 DataFormat parse_data_format(std::string_view name);
 const char* data_format_name(DataFormat format);
 

@@ -104,6 +104,28 @@ Example encode_router(std::string_view query, std::vector<std::int64_t> target_i
   return ex;
 }
 
+Example encode_qa(std::string_view prompt, std::string_view answer, std::int64_t index,
+                  std::vector<BankOverride> overrides, const text::Tokenizer& tokenizer, std::int64_t max_length) {
+  Example ex;
+  ex.input_ids = tokenizer.encode(prompt);
+  ELM_CHECK(!ex.input_ids.empty(), "\"prompt\" is empty");
+  const auto answer_ids = tokenizer.encode(answer);
+  ELM_CHECK(!answer_ids.empty(), "\"answer\" is empty");
+  ELM_CHECK(static_cast<std::int64_t>(ex.input_ids.size() + answer_ids.size()) <= max_length,
+            "prompt and answer take ", ex.input_ids.size() + answer_ids.size(), " tokens, more than data.max_length ",
+            max_length, " (a truncated QA example would have no answer to learn)");
+  ex.loss_mask.assign(ex.input_ids.size(), 0);
+  ex.input_ids.insert(ex.input_ids.end(), answer_ids.begin(), answer_ids.end());
+  ex.loss_mask.resize(ex.input_ids.size(), 1);
+  if (index >= 0) {
+    ex.target_indices = {index};
+    ex.target_scores = {1.0f};
+  }
+  for (const auto& o : overrides) ELM_CHECK(o.index >= 0, "\"bank\" names a negative index ", o.index);
+  ex.bank_overrides = std::move(overrides);
+  return ex;
+}
+
 namespace {
 
 const json& field(const json& j, const char* name, const char* what) {
@@ -163,6 +185,33 @@ Example parse_example(std::string_view line, const DataOptions& options, const t
         scores.push_back(v.get<float>());
       }
       return encode_router(query, std::move(indices), std::move(scores), tokenizer, options.max_length);
+    }
+    case DataFormat::qa: {
+      std::string prompt = string_field(j, "prompt");
+      std::string answer = string_field(j, "answer");
+      std::int64_t index = -1;
+      if (auto it = j.find("index"); it != j.end()) {
+        ELM_CHECK(it->is_number_integer() && it->get<std::int64_t>() >= 0,
+                  "\"index\" must be a non-negative integer (the bank entry holding the fact)");
+        index = it->get<std::int64_t>();
+      }
+      std::vector<BankOverride> overrides;
+      if (auto it = j.find("bank"); it != j.end()) {
+        ELM_CHECK(it->is_array(), "\"bank\" must be an array of {\"index\", \"text\"}");
+        for (std::size_t k = 0; k < it->size(); ++k) {
+          const json& o = (*it)[k];
+          ELM_CHECK(o.is_object(), "bank[", k, "] must be an object {\"index\", \"text\"}");
+          auto oi = o.find("index");
+          auto ot = o.find("text");
+          ELM_CHECK(oi != o.end() && oi->is_number_integer() && oi->get<std::int64_t>() >= 0,
+                    "bank[", k, "] needs a non-negative integer \"index\"");
+          ELM_CHECK(ot != o.end() && ot->is_string(), "bank[", k, "] needs a string \"text\"");
+          overrides.push_back({oi->get<std::int64_t>(), ot->get<std::string>()});
+        }
+      }
+      // The prompt ends before the answer's leading space ("...\nAnswer:" + " Lisbon").
+      if (!answer.empty() && answer[0] != ' ' && answer[0] != '\n') answer.insert(0, " ");
+      return encode_qa(prompt, answer, index, std::move(overrides), tokenizer, options.max_length);
     }
   }
   fail("unknown data format");

@@ -12,15 +12,25 @@
 
 namespace elm::train {
 
+// A bank entry an example sees with different contents while it trains (counterfactual training:
+// the answer follows the entry, so the fact cannot be memorised in the weights). DEMO-NOTES 2.
+struct BankOverride {
+  std::int64_t index = 0;  // bank entry
+  std::string text;        // its contents for this example (tokenised like a bank fact)
+};
+
 struct Example {
   // Token ids, at most DataOptions::max_length of them.
   std::vector<std::int32_t> input_ids;
   // Per token, 1 when the token is a prediction target (the loss includes predicting it from the
   // tokens before it), else 0. Same length as input_ids. The first token is never predicted.
   std::vector<std::uint8_t> loss_mask;
-  // Router format only: bank entry indices and their soft-label scores (same length, >= 1).
+  // Router format: bank entry indices and their soft-label scores (same length, >= 1). QA format
+  // with "index": that one entry, score 1.
   std::vector<std::int64_t> target_indices;
   std::vector<float> target_scores;
+  // QA format only: entries this example reads with other contents (see BankOverride).
+  std::vector<BankOverride> bank_overrides;
   bool truncated = false;  // the tokenised record was longer than max_length
 };
 
@@ -47,6 +57,12 @@ Example encode_sft(const std::vector<text::ChatMessage>& conversation, const tex
 // Router: the query's tokens (no template, no targets) and the soft labels.
 Example encode_router(std::string_view query, std::vector<std::int64_t> target_indices,
                       std::vector<float> target_scores, const text::Tokenizer& tokenizer, std::int64_t max_length);
+
+// QA: the prompt's tokens then the answer's (encoded separately, so the prompt's tokens are
+// exactly what generation starts from); targets are the answer tokens only. index >= 0 names the
+// bank entry that holds the fact (router target, recall); -1 = none.
+Example encode_qa(std::string_view prompt, std::string_view answer, std::int64_t index,
+                  std::vector<BankOverride> overrides, const text::Tokenizer& tokenizer, std::int64_t max_length);
 
 // Parses one JSONL line of `options.format` and encodes it. Throws elm::Error naming what is wrong
 // (invalid JSON, a missing or mistyped field, an unknown role, ...), without file or line.

@@ -90,7 +90,7 @@ class Rng {
   std::mt19937_64 gen_;
 };
 
-enum Stream : uint64_t { kNames = 1, kMainValues = 2, kDisjointValues = 3, kCounterfactual = 4 };
+enum Stream : uint64_t { kNames = 1, kMainValues = 2, kDisjointValues = 3, kCounterfactual = 4, kTrainVariants = 5 };
 
 SynthEntity random_entity(std::string name, Rng& rng) {
   SynthEntity e;
@@ -108,9 +108,10 @@ nlohmann::json entity_json(const SynthEntity& e, int64_t index) {
   return j;
 }
 
-nlohmann::json qa_json(const QaPair& qa) {
-  return {{"entity", qa.entity},     {"attribute", qa.attribute}, {"question", qa.question},
-          {"answer", qa.answer},     {"template", qa.template_pattern}, {"prompt", qa_prompt(qa.question)}};
+nlohmann::json qa_json(const QaPair& qa, int64_t index) {
+  return {{"entity", qa.entity},     {"attribute", qa.attribute},       {"question", qa.question},
+          {"answer", qa.answer},     {"template", qa.template_pattern}, {"prompt", qa_prompt(qa.question)},
+          {"index", index}};
 }
 
 struct Jsonl {
@@ -188,6 +189,7 @@ SynthData generate_synth(const SynthOptions& options) {
             options.disjoint_entities, ")");
   ELM_CHECK(options.counterfactuals >= 0, "synth: --counterfactuals must be >= 0 (got ", options.counterfactuals,
             ")");
+  ELM_CHECK(options.train_variants >= 0, "synth: --train-variants must be >= 0 (got ", options.train_variants, ")");
   const auto& names = all_names();
   const int64_t capacity = static_cast<int64_t>(names.size());
   ELM_CHECK(options.entities <= capacity && options.disjoint_entities <= capacity - options.entities,
@@ -226,6 +228,17 @@ SynthData generate_synth(const SynthOptions& options) {
         cf.edited.values[a] = vocab[(orig + 1 + cf_rng.below(vocab.size() - 1)) % vocab.size()];
       }
       data.counterfactuals.push_back(std::move(cf));
+    }
+  }
+  Rng tv_rng(options.seed, kTrainVariants);
+  for (int64_t i = 0; i < options.entities; ++i) {
+    for (int64_t v = 0; v < options.train_variants; ++v) {
+      Counterfactual tv{i, v, data.entities[i]};
+      for (int a = 0; a < kNumAttributes; ++a) {
+        const auto& vocab = attribute_values(static_cast<Attribute>(a));
+        tv.edited.values[a] = vocab[tv_rng.below(vocab.size())];
+      }
+      data.train_variants.push_back(std::move(tv));
     }
   }
   return data;
@@ -272,10 +285,29 @@ std::vector<std::string> pretrain_texts(const SynthData& data) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> backbone_records(const SynthData& data) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : data.disjoint) {
+    const std::string fact = fact_sentence(e);
+    // Cloze over the fact sentence: each value predicted from the sentence before it.
+    const std::string city = e.name + " lives in";
+    const std::string job = city + " " + e.value(Attribute::City) + ", works as a";
+    const std::string colour = job + " " + e.value(Attribute::Profession) + " and likes";
+    out.emplace_back(city, e.value(Attribute::City));
+    out.emplace_back(job, e.value(Attribute::Profession));
+    out.emplace_back(colour, e.value(Attribute::Colour));
+    for (const auto& q : qa_pairs(e, false)) {
+      out.emplace_back(qa_prompt(q.question), q.answer);           // the fact from the weights
+      out.emplace_back(fact + "\n" + qa_prompt(q.question), q.answer);  // the fact read in context
+    }
+  }
+  return out;
+}
+
 const std::vector<std::string>& synth_files() {
-  static const std::vector<std::string> files = {"knowledge.json",       "qa_train.jsonl", "qa_heldout.jsonl",
-                                                 "pretrain.jsonl",       "counterfactual.jsonl",
-                                                 "entities.json",        "manifest.json"};
+  static const std::vector<std::string> files = {
+      "knowledge.json",     "qa_train.jsonl",     "qa_heldout.jsonl", "pretrain.jsonl", "counterfactual.jsonl",
+      "memory_train.jsonl", "router_train.jsonl", "backbone_train.jsonl", "entities.json", "manifest.json"};
   return files;
 }
 
@@ -290,12 +322,33 @@ std::string write_synth(const SynthData& data, const std::string& dir) {
   nlohmann::json kb = nlohmann::json::array();
   for (const auto& e : data.entities) kb.push_back({{"sentence", fact_sentence(e)}});
 
-  Jsonl train, heldout, pretrain, cf;
-  for (const auto& e : data.entities) {
-    for (const auto& qa : qa_pairs(e, false)) train.add(qa_json(qa));
-    for (const auto& qa : qa_pairs(e, true)) heldout.add(qa_json(qa));
+  Jsonl train, heldout, pretrain, cf, memory_train, router_train, backbone_train;
+  for (size_t i = 0; i < data.entities.size(); ++i) {
+    const auto& e = data.entities[i];
+    const auto index = static_cast<int64_t>(i);
+    for (const auto& qa : qa_pairs(e, false)) train.add(qa_json(qa, index));
+    for (const auto& qa : qa_pairs(e, true)) heldout.add(qa_json(qa, index));
+    const nlohmann::json target = {{"target_indices", {index}}, {"target_scores", {1.0}}};
+    auto router_line = [&](const std::string& query) {
+      nlohmann::json j = target;
+      j["query"] = query;
+      router_train.add(j);
+    };
+    for (const auto& qa : qa_pairs(e, false)) router_line(qa_prompt(qa.question));
+    router_line(fact_sentence(e));
   }
+  // Counterfactual training (DEMO-NOTES 2): the entry reads as the true fact or as a variant, and the
+  // answer follows the entry, so only reading the bank can predict it.
+  auto add_memory_examples = [&](const SynthEntity& shown, int64_t index) {
+    const nlohmann::json bank = nlohmann::json::array({{{"index", index}, {"text", fact_sentence(shown)}}});
+    for (const auto& qa : qa_pairs(shown, false)) {
+      memory_train.add({{"prompt", qa_prompt(qa.question)}, {"answer", qa.answer}, {"index", index}, {"bank", bank}});
+    }
+  };
+  for (size_t i = 0; i < data.entities.size(); ++i) add_memory_examples(data.entities[i], static_cast<int64_t>(i));
+  for (const auto& tv : data.train_variants) add_memory_examples(tv.edited, tv.entity_index);
   for (const auto& text : pretrain_texts(data)) pretrain.add({{"text", text}});
+  for (const auto& r : backbone_records(data)) backbone_train.add({{"prompt", r.first}, {"answer", r.second}});
   for (const auto& c : data.counterfactuals) {
     nlohmann::json attrs, original, qa = nlohmann::json::array();
     const auto& truth = data.entities[c.entity_index];
@@ -305,7 +358,7 @@ std::string write_synth(const SynthData& data, const std::string& dir) {
     }
     for (bool held : {false, true}) {
       for (const auto& q : qa_pairs(c.edited, held)) {
-        auto j = qa_json(q);
+        auto j = qa_json(q, c.entity_index);
         j["split"] = held ? "heldout" : "train";
         qa.push_back(std::move(j));
       }
@@ -336,6 +389,9 @@ std::string write_synth(const SynthData& data, const std::string& dir) {
   write_file_atomic(path("qa_heldout.jsonl"), heldout.text);
   write_file_atomic(path("pretrain.jsonl"), pretrain.text);
   write_file_atomic(path("counterfactual.jsonl"), cf.text);
+  write_file_atomic(path("memory_train.jsonl"), memory_train.text);
+  write_file_atomic(path("router_train.jsonl"), router_train.text);
+  write_file_atomic(path("backbone_train.jsonl"), backbone_train.text);
   write_file_atomic(path("entities.json"), truth.dump(2) + "\n");
 
   const nlohmann::json manifest = {
@@ -345,13 +401,17 @@ std::string write_synth(const SynthData& data, const std::string& dir) {
       {"entities", data.entities.size()},
       {"disjoint_entities", data.disjoint.size()},
       {"counterfactuals_per_entity", data.options.counterfactuals},
+      {"train_variants_per_entity", data.options.train_variants},
       {"name_space", name_space_size()},
       {"lines",
        {{"knowledge.json", data.entities.size()},
         {"qa_train.jsonl", train.lines},
         {"qa_heldout.jsonl", heldout.lines},
         {"pretrain.jsonl", pretrain.lines},
-        {"counterfactual.jsonl", cf.lines}}},
+        {"counterfactual.jsonl", cf.lines},
+        {"memory_train.jsonl", memory_train.lines},
+        {"router_train.jsonl", router_train.lines},
+        {"backbone_train.jsonl", backbone_train.lines}}},
       {"files", synth_files()},
   };
   const std::string text = manifest.dump(2) + "\n";

@@ -49,7 +49,8 @@ struct SynthOptions {
   uint64_t seed = 0;
   int64_t entities = 1000;           // the bank's entities (facts only in the bank)
   int64_t disjoint_entities = 1000;  // other entities, for backbone pretraining
-  int64_t counterfactuals = 4;       // variants per bank entity
+  int64_t counterfactuals = 4;       // variants per bank entity (evaluation edits)
+  int64_t train_variants = 4;        // random variants per bank entity for counterfactual training
 };
 
 struct SynthData {
@@ -57,6 +58,9 @@ struct SynthData {
   std::vector<SynthEntity> entities;
   std::vector<SynthEntity> disjoint;
   std::vector<Counterfactual> counterfactuals;
+  // Training variants (an independent stream from the evaluation edits): per entity, each attribute
+  // drawn uniformly (it may equal the true value). entity_index/variant as in Counterfactual.
+  std::vector<Counterfactual> train_variants;
 };
 
 // How many unique names the name generator can make (the limit on entities + disjoint_entities).
@@ -80,8 +84,17 @@ std::string qa_text(const QaPair& qa);  // qa_prompt(question) + " " + answer
 // QA pair in the question format, then the fact followed by one QA pair (reading in context).
 std::vector<std::string> pretrain_texts(const SynthData& data);
 
+// The backbone stage's qa records (prompt, answer) for the disjoint set: per entity, the cloze of
+// each value in its fact sentence, and every train-template question asked alone and after the
+// fact (reading in context). Loss lands on the answers only, so a step costs a few lm_head rows.
+std::vector<std::pair<std::string, std::string>> backbone_records(const SynthData& data);
+
 // Writes knowledge.json, qa_train.jsonl, qa_heldout.jsonl, pretrain.jsonl, counterfactual.jsonl,
-// entities.json and manifest.json into dir (created), each atomically. Returns the manifest JSON text.
+// memory_train.jsonl (qa format: train-template questions of every bank entity with the bank entry
+// overridden by the true fact and by each training variant, the answer following the entry),
+// router_train.jsonl (router format: train-template prompts and the fact sentence of every bank
+// entity -> its entry), backbone_train.jsonl (qa format: backbone_records), entities.json and
+// manifest.json into dir (created), each atomically. Returns the manifest JSON text.
 std::string write_synth(const SynthData& data, const std::string& dir);
 
 // The file names write_synth produces, in write order (manifest.json last).

@@ -30,8 +30,9 @@ std::string read(const fs::path& p) {
   return ss.str();
 }
 
-const char* kFiles[] = {"knowledge.json",       "qa_train.jsonl", "qa_heldout.jsonl", "pretrain.jsonl",
-                        "counterfactual.jsonl", "entities.json",  "manifest.json"};
+const char* kFiles[] = {"knowledge.json",     "qa_train.jsonl",     "qa_heldout.jsonl", "pretrain.jsonl",
+                        "counterfactual.jsonl", "memory_train.jsonl", "router_train.jsonl", "backbone_train.jsonl",
+                        "entities.json",      "manifest.json"};
 
 testing::CliResult synth(const fs::path& out, const std::string& seed) {
   return run_cli({"synth", "--out", out.string(), "--seed", seed, "--entities", "40", "--disjoint-entities", "30",
@@ -50,7 +51,10 @@ TEST(CliSynth, WritesFilesDeterministically) {
   EXPECT_EQ(summary["lines"]["counterfactual.jsonl"], 80);
   EXPECT_EQ(summary["lines"]["qa_train.jsonl"], 40 * 12);
   EXPECT_EQ(summary["lines"]["qa_heldout.jsonl"], 40 * 6);
-  EXPECT_EQ(summary["files"].size(), 7u);
+  EXPECT_EQ(summary["lines"]["memory_train.jsonl"], 40 * 12 * (1 + 4));  // truth + 4 training variants
+  EXPECT_EQ(summary["lines"]["router_train.jsonl"], 40 * (12 + 1));       // train prompts + the fact
+  EXPECT_EQ(summary["lines"]["backbone_train.jsonl"], 30 * 27);            // disjoint: 3 cloze + 12 x 2 questions
+  EXPECT_EQ(summary["files"].size(), 10u);
 
   r = synth(b, "17");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -48,7 +48,7 @@ TEST(ConfigDefaults, EveryKeyHasItsDefault) {
 
 TEST(ConfigDefaults, SectionsInTableOrder) {
   EXPECT_EQ(ConfigSchema::builtin().sections(),
-            (Args{"model", "memory", "runtime", "logging", "run", "generation", "data"}));
+            (Args{"model", "memory", "runtime", "logging", "run", "generation", "data", "training", "checkpoint", "eval"}));
 }
 
 TEST(ConfigSchema, RejectsMalformedDuplicateAndInvalidDefaults) {
@@ -232,7 +232,9 @@ TEST(ConfigFile, BadFileLeavesConfigUntouched) {
 TEST(ConfigFile, ShippedTinyConfigLoads) {
   Config c;
   c.load_file(std::string(ELM_SOURCE_DIR) + "/configs/tiny.toml");
-  EXPECT_EQ(c.get_string("model.qwen3_model_path"), "build/models/qwen3-tiny");
+  EXPECT_EQ(c.get_string("model.qwen3_model_path"), "build/demo/seed0/runs/backbone/backbone");
+  EXPECT_EQ(c.get_string("training.stage"), "joint");
+  EXPECT_EQ(c.get_string("data.format"), "qa");
 }
 
 TEST(ConfigFile, EveryShippedConfigLoadsAndSetsWhatItSays) {

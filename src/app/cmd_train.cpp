@@ -1,0 +1,86 @@
+// explicitlm train: one training stage (router, fusion, joint or backbone) with checkpoints,
+// metrics and a final evaluation. See docs/training.md.
+#include <chrono>
+#include <ctime>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli_args.h"
+#include "app/commands.h"
+#include "app/runtime.h"
+#include "app/tokenizer_path.h"
+#include "core/allocator.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "core/parse.h"
+#include "text/tokenizer.h"
+#include "train/trainer.h"
+
+namespace elm::app {
+namespace {
+
+std::string default_run_dir(const Config& c) {
+  const std::string stamp = utc_now("%Y%m%d-%H%M%S");
+  const std::string name = c.get_string("run.name").empty() ? "train" : c.get_string("run.name");
+  return "runs/" + name + "-" + c.get_string("training.stage") + "-" + stamp;
+}
+
+}  // namespace
+
+int run_train(const Args& args) {
+  ArgParser parser("train", "[--config FILE] [--stage S] [--run-dir DIR] [--resume auto|none|STEP|PATH] [section.key=value ...]",
+                   "Trains one stage of ExplicitLM on data.train_path (docs/training.md):\n"
+                   "  router    the routers on soft labels (data.format router, or qa records with \"index\")\n"
+                   "  fusion    the memory components on the next-token cross-entropy\n"
+                   "  joint     cross-entropy + 0.1 similarity + 0.05 diversity (training.*_weight)\n"
+                   "  backbone  the backbone itself (tiny demos only); writes RUN/backbone\n"
+                   "Only the memory components train in the memory stages; logits are computed only at\n"
+                   "positions that carry loss. The run directory (run.dir, default runs/NAME-STAGE-TIME)\n"
+                   "receives config.resolved.toml, logs/, metrics.jsonl and checkpoints/. A run resumes from\n"
+                   "its newest checkpoint (checkpoint.resume=auto). The last stdout line is a JSON summary.");
+  parser.option("--stage", "S", "training.stage: router | fusion | joint | backbone")
+      .option("--run-dir", "DIR", "run.dir: where config, logs, metrics and checkpoints go")
+      .option("--resume", "R", "checkpoint.resume: auto (default) | none | STEP | PATH")
+      .option("--tokenizer", "PATH", "tokenizer.json or directory (default: the model directory, else the shipped one)")
+      .examples("  explicitlm train --config configs/tiny.toml model.knowledge_num=4096 training.batch_size=8 \\\n"
+                "      training.learning_rate=2e-4 training.epochs=1\n"
+                "  explicitlm train --config configs/tiny.toml --stage router --run-dir runs/router \\\n"
+                "      data.format=router data.train_path=build/demo/data/router_train.jsonl\n"
+                "  explicitlm train --config configs/tiny.toml --stage joint --run-dir runs/joint \\\n"
+                "      training.init_from=runs/router training.max_steps=600\n"
+                "  explicitlm train --config configs/tiny.toml --run-dir runs/joint   # resumes runs/joint");
+  if (!parser.parse(args)) return 0;
+  Config config = parser.config();
+  const std::string cli = "command line";
+  if (auto v = parser.maybe("--stage")) config.set("training.stage", *v, cli);
+  if (auto v = parser.maybe("--run-dir")) config.set("run.dir", *v, cli);
+  if (auto v = parser.maybe("--resume")) config.set("checkpoint.resume", *v, cli);
+  if (config.get_string("run.dir").empty()) config.set("run.dir", default_run_dir(config), "explicitlm train default");
+  keep_freed_memory_for_reuse();  // large per-step temporaries: see core/allocator.h
+  Runtime rt = start_runtime("train", std::move(config));
+  const Config& c = rt.config;
+
+  const std::string model_dir = c.get_string("model.qwen3_model_path");
+  ELM_CHECK(!model_dir.empty(), "explicitlm train: model.qwen3_model_path is not set");
+  const std::string tok_path = resolve_tokenizer_path(parser.get_or("--tokenizer", ""), model_dir);
+  ELM_CHECK(!tok_path.empty(), "explicitlm train: no tokenizer (pass --tokenizer or run tools/setup.sh)");
+  const text::Tokenizer tokenizer = text::Tokenizer::load(tok_path);
+
+  train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer);
+  nlohmann::json summary = {{"stage", c.get_string("training.stage")},
+                            {"run_dir", rt.run_dir},
+                            {"steps", r.steps},
+                            {"resumed_from", r.resumed_from},
+                            {"first_loss", r.first_loss},
+                            {"last_loss", r.last_loss},
+                            {"checkpoint", r.checkpoint},
+                            {"wall_seconds", r.wall_seconds}};
+  if (!r.backbone_dir.empty()) summary["backbone_dir"] = r.backbone_dir;
+  if (!r.eval.is_null()) summary["eval"] = r.eval;
+  std::cout << summary.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace elm::app

@@ -1,0 +1,369 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+#include <memory>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "memory/bank.h"
+#include "memory/explicit_lm.h"
+#include "memory/memory_config.h"
+#include "memory/stats.h"
+#include "model/qwen3_model.h"
+#include "train/backbone_export.h"
+#include "train/bank_overlay.h"
+#include "train/checkpoint.h"
+#include "train/checkpointer.h"
+#include "train/data_loader.h"
+#include "train/data_options.h"
+#include "train/dataset.h"
+#include "train/evaluation.h"
+#include "train/lr_schedule.h"
+#include "train/metrics_log.h"
+#include "train/optimizer.h"
+#include "train/progress.h"
+#include "train/step_losses.h"
+#include "train/train_options.h"
+
+namespace elm::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Sums of the per-micro-batch values between two metrics lines.
+struct IntervalMeter {
+  std::map<std::string, double> sum;
+  std::map<std::string, int64_t> count;
+  int64_t tokens = 0;
+  void add(const std::string& key, double v) {
+    if (std::isnan(v)) return;
+    sum[key] += v;
+    count[key] += 1;
+  }
+  void add(const StepLosses& l) {
+    add("loss", l.total.item<double>());
+    add("ce_loss", l.ce);
+    add("similarity_loss", l.similarity);
+    add("diversity_loss", l.diversity);
+    add("router_loss", l.router);
+    add("alpha_mean", l.alpha);
+    add("selection_hit", l.selection_hit);
+    add("router_recall", l.router_recall);
+    tokens += l.tokens;
+  }
+  double mean(const std::string& key) const {
+    auto it = sum.find(key);
+    return it == sum.end() ? std::nan("") : it->second / static_cast<double>(count.at(key));
+  }
+  void fill(nlohmann::json& j) const {
+    for (const auto& [k, v] : sum) j[k] = v / static_cast<double>(count.at(k));
+  }
+  void reset() { *this = IntervalMeter(); }
+};
+
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  uint64_t x = seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(step) + 1;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return (x ^ (x >> 31)) & 0x7fffffffffffffffULL;
+}
+
+// Copies named tensors into the parameters of the same names (shapes must match).
+void load_parameters(const NamedTensors& params, const NamedTensors& saved, const std::string& origin,
+                     bool require_all) {
+  std::map<std::string, torch::Tensor> by_name(saved.begin(), saved.end());
+  torch::NoGradGuard no_grad;
+  int64_t loaded = 0;
+  for (const auto& [name, p] : params) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      ELM_CHECK(!require_all, origin, " has no parameter ", name);
+      continue;
+    }
+    ELM_CHECK(it->second.sizes() == p.sizes(), origin, ": parameter ", name, " has shape ", it->second.sizes(),
+              ", the model's is ", p.sizes());
+    p.copy_(it->second.to(p.scalar_type()));
+    ++loaded;
+  }
+  ELM_CHECK(loaded > 0, origin, " holds none of the ", params.size(), " trainable parameters");
+  ELM_LOG(info) << "loaded " << loaded << " of " << params.size() << " parameters from " << origin;
+}
+
+// Per batch row, the bank rows its example overrides (tokenised like bank facts).
+std::vector<std::map<int64_t, std::vector<int32_t>>> batch_overrides(const Dataset& data, const Batch& batch,
+                                                                     const text::Tokenizer& tokenizer,
+                                                                     const memory::BankReader& bank) {
+  std::vector<std::map<int64_t, std::vector<int32_t>>> rows(static_cast<size_t>(batch.size()));
+  for (int64_t b = 0; b < batch.size(); ++b) {
+    const Example& ex = data.at(batch.example_indices[static_cast<size_t>(b)]);
+    for (const auto& o : ex.bank_overrides) {
+      ELM_CHECK(o.index < bank.num_entries(), data.path(), ":", data.line_of(batch.example_indices[static_cast<size_t>(b)]),
+                ": bank override of entry ", o.index, " but the bank has ", bank.num_entries(), " entries");
+      rows[static_cast<size_t>(b)][o.index] =
+          memory::encode_entry(tokenizer, o.text, bank.entry_length(), bank.pad_id());
+    }
+  }
+  return rows;
+}
+
+bool any_overrides(const Dataset& data) {
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (!data.at(i).bank_overrides.empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer) {
+  const auto started = Clock::now();
+  ELM_CHECK(!run_dir.empty(), "explicitlm train needs a run directory (run.dir)");
+  const TrainOptions opt = TrainOptions::from_config(config);
+  const std::string model_dir = config.get_string("model.qwen3_model_path");
+  ELM_CHECK(!model_dir.empty(), "model.qwen3_model_path is not set (a Hugging Face Qwen3 directory)");
+  const auto dtype = model::parse_compute_dtype(config.get_string("model.dtype"));
+  auto backbone = std::make_shared<model::Qwen3Model>(model::Qwen3Model::load(model_dir, dtype));
+
+  DataOptions data_options = DataOptions::from_config(config, DataSplit::train);
+  ELM_CHECK(!data_options.path.empty(), "data.train_path is not set (the training JSONL)");
+  if (opt.stage == Stage::backbone) {
+    ELM_CHECK(data_options.format != DataFormat::router,
+              "training.stage = backbone needs text to predict: data.format pretrain, sft or qa, not router");
+  } else if (opt.stage == Stage::router) {
+    ELM_CHECK(data_options.format == DataFormat::router || data_options.format == DataFormat::qa,
+              "training.stage = router needs router targets: data.format = router, or qa records with \"index\"");
+  } else {
+    ELM_CHECK(data_options.format != DataFormat::router,
+              "training.stage = ", stage_name(opt.stage), " trains on next tokens: data.format router has none");
+  }
+  const Dataset data = Dataset::load(data_options, tokenizer);
+  ELM_LOG(info) << "training data " << data.path() << ": " << data.size() << " examples (" << data_format_name(data.format())
+                << ")";
+  const int32_t pad_id = static_cast<int32_t>(memory::default_pad_id(tokenizer));
+
+  // The model and what trains.
+  std::shared_ptr<memory::LocalBankReader> bank;
+  memory::MemoryBank bank_data;
+  std::unique_ptr<memory::ExplicitLM> lm;
+  NamedTensors params;
+  if (opt.stage == Stage::backbone) {
+    ELM_CHECK(!any_overrides(data), "training.stage = backbone has no bank: remove the \"bank\" overrides from ",
+              data.path());
+    const auto layers = memory::parse_memory_layers(opt.backbone_layers, backbone->config().num_hidden_layers);
+    const std::set<int64_t> trained(layers.begin(), layers.end());
+    for (const auto& [name, t] : backbone->weights().named_tensors()) {
+      const bool table = name == "model.embed_tokens.weight" || name == "lm_head.weight";
+      if (table && !opt.train_embeddings) continue;
+      // HF names: model.layers.<i>.<...>
+      if (name.rfind("model.layers.", 0) == 0) {
+        const int64_t layer = std::stoll(name.substr(13, name.find('.', 13) - 13));
+        if (!trained.count(layer)) continue;
+      }
+      t.set_requires_grad(true);
+      params.emplace_back(name, t);
+    }
+    int64_t count = 0;
+    for (const auto& p : params) count += p.second.numel();
+    ELM_LOG(info) << "backbone stage: " << params.size() << " tensors, " << count << " trainable parameters"
+                  << (opt.train_embeddings ? "" : " (embeddings frozen)");
+  } else {
+    bank_data = memory::bank_from_config(config, tokenizer);
+    bank = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank_data));
+    lm = std::make_unique<memory::ExplicitLM>(memory::ExplicitLM::from_config(config, backbone, bank));
+    lm->train();
+    params = lm->named_trainable_parameters();
+    ELM_LOG(info) << "memory components: " << lm->trainable_parameter_count() << " trainable parameters in "
+                  << lm->memory_layers().size() << " memory layer(s)";
+  }
+  if (!opt.init_from.empty()) {
+    const std::string path = resolve_checkpoint_path(opt.init_from);
+    load_parameters(params, read_checkpoint(path).parameters, path, /*require_all=*/false);
+  }
+
+  Optimizer optimizer(params, opt.adamw);
+  DataLoader probe(data, opt.batch_size, pad_id, false);
+  const int64_t total_steps = opt.total_steps(probe.batches_per_epoch());
+  LrSchedule schedule;
+  schedule.peak = opt.adamw.lr;
+  schedule.total_steps = total_steps;
+  schedule.warmup_steps = std::min<int64_t>(total_steps, std::llround(opt.warmup_ratio * static_cast<double>(total_steps)));
+  schedule.min_lr_ratio = opt.min_lr_ratio;
+  validate(schedule);
+
+  // Resume.
+  CheckpointOptions ckpt_options = CheckpointOptions::from_config(config, run_dir);
+  Checkpointer checkpointer(ckpt_options);
+  int64_t step = 0;
+  DataCursor cursor{0, 0, opt.seed};
+  TrainResult result;
+  if (auto path = checkpointer.resolve_resume()) {
+    TrainingState state = read_checkpoint(*path);
+    ELM_CHECK(state.stage == stage_name(opt.stage), "checkpoint ", *path, " is of stage ", state.stage,
+              ", this run trains ", stage_name(opt.stage), " (set checkpoint.resume=none to start fresh)");
+    load_parameters(params, state.parameters, *path, /*require_all=*/true);
+    optimizer.import_state(state.optimizer);
+    step = state.step;
+    cursor = state.cursor;
+    result.resumed_from = step;
+    ELM_LOG(info) << "resumed from " << *path << " at step " << step;
+  }
+  DataLoader loader(data, opt.batch_size, pad_id, data_options.shuffle, cursor);
+  MetricsLog metrics(run_dir + "/metrics.jsonl", result.resumed_from > 0 ? result.resumed_from : -1);
+
+  auto save = [&](const nlohmann::json& last_line) {
+    TrainingState state;
+    state.step = step;
+    state.stage = stage_name(opt.stage);
+    state.config_text = config.to_toml();
+    state.cursor = loader.cursor();
+    state.schedule = schedule;
+    state.rng_state = at::detail::getDefaultCPUGenerator().get_state();
+    state.parameters = params;
+    state.optimizer = optimizer.export_state();
+    // The bank travels with the checkpoint (ARCHITECTURE 5); it is frozen, so this is the loaded one.
+    if (bank) state.bank = {{"tokens", bank_data.tokens}, {"valid", bank_data.valid}};
+    state.metrics_json = last_line.is_null() ? "" : last_line.dump();
+    result.checkpoint = checkpointer.save(state);
+    ELM_LOG(info) << "checkpoint " << result.checkpoint;
+  };
+
+  ELM_LOG(info) << "stage " << stage_name(opt.stage) << ": " << total_steps << " optimizer steps of "
+                << opt.grad_accum_steps << " x " << opt.batch_size << " examples, lr " << opt.adamw.lr << ", warmup "
+                << schedule.warmup_steps;
+  Progress progress(std::string("train ") + stage_name(opt.stage), total_steps);
+  IntervalMeter meter;
+  nlohmann::json last_line;
+  bool first_logged = false;
+  int64_t saved_step = step;
+  auto interval_start = Clock::now();
+  while (step < total_steps) {
+    // Randomness as a function of (seed, step): resume-exact (see trainer.h).
+    torch::manual_seed(step_seed(opt.seed, step));
+    if (lm) lm->set_selection_seed(step_seed(opt.seed ^ 0x5e1ec7ULL, step));
+    optimizer.zero_grad();
+    double grad_norm = 0;
+    for (int64_t micro = 0; micro < opt.grad_accum_steps; ++micro) {
+      Batch batch;
+      loader.next(&batch);
+      StepLosses losses;
+      if (lm) {
+        auto rows = batch_overrides(data, batch, tokenizer, *bank);
+        auto overlay = std::make_shared<OverlayBankReader>(bank, std::move(rows));
+        lm->set_bank(overlay);
+        losses = memory_step_losses(*lm, batch, opt.stage, opt.weights);
+        ELM_CHECK(std::isfinite(losses.total.item<double>()), "step ", step, ": the loss is not finite");
+        (losses.total * (1.0 / static_cast<double>(opt.grad_accum_steps))).backward();
+        lm->set_bank(bank);
+      } else {
+        losses = backbone_step_losses(*backbone, batch);
+        ELM_CHECK(std::isfinite(losses.total.item<double>()), "step ", step, ": the loss is not finite");
+        (losses.total * (1.0 / static_cast<double>(opt.grad_accum_steps))).backward();
+      }
+      meter.add(losses);
+    }
+    if (opt.max_grad_norm > 0) {
+      grad_norm = optimizer.clip_grad_norm(opt.max_grad_norm);
+    } else {
+      grad_norm = clip_grad_norm(optimizer.parameters(), 1e30);
+    }
+    const double lr = learning_rate_at(step, schedule);
+    optimizer.set_learning_rate(lr);
+    optimizer.step();
+    ++step;
+    meter.add("grad_norm", grad_norm);
+
+    if (step % opt.log_interval == 0 || step == total_steps) {
+      nlohmann::json line = {{"kind", "train"},     {"step", step}, {"epoch", loader.cursor().epoch}, {"lr", lr},
+                             {"wall_s", seconds_since(started)}};
+      meter.fill(line);
+      line["tokens_per_s"] = static_cast<double>(meter.tokens) / std::max(1e-9, seconds_since(interval_start));
+      metrics.write(line);
+      const double loss = meter.mean("loss");
+      if (!first_logged) {
+        result.first_loss = loss;
+        first_logged = true;
+      }
+      result.last_loss = loss;
+      last_line = line;
+      char status[160];
+      std::snprintf(status, sizeof status, "loss %.4f lr %.2e", loss, lr);
+      progress.update(step, status);
+      ELM_LOG(debug) << line.dump();
+      meter.reset();
+      interval_start = Clock::now();
+    }
+    if (checkpointer.due(step) && step < total_steps) {
+      save(last_line);
+      saved_step = step;
+    }
+  }
+  progress.finish(first_logged ? "done" : "nothing to do");
+  if (step != saved_step || result.checkpoint.empty()) save(last_line);
+  if (opt.stage == Stage::backbone) {
+    // The backbone is frozen again for evaluation and export.
+    for (auto& p : params) p.second.set_requires_grad(false);
+  }
+
+  if (opt.stage == Stage::backbone) {
+    result.backbone_dir = opt.backbone_out.empty() ? run_dir + "/backbone" : opt.backbone_out;
+    export_backbone(*backbone, model_dir, result.backbone_dir, dtype == torch::kBFloat16 ? "bf16" : "f32");
+    ELM_LOG(info) << "backbone written to " << result.backbone_dir;
+  }
+
+  // Final evaluation.
+  nlohmann::json eval = {{"kind", "eval"}, {"step", step}};
+  bool evaluated = false;
+  const std::string eval_path = config.get_string("data.eval_path");
+  const int64_t max_examples = config.get_int("eval.max_examples");
+  if (!eval_path.empty() && data_options.format != DataFormat::router) {
+    DataOptions eo = DataOptions::from_config(config, DataSplit::eval);
+    Dataset eval_data = Dataset::load(eo, tokenizer);
+    LmEval le = evaluate_lm(lm.get(), *backbone, eval_data, config.get_int("eval.batch_size"), max_examples, pad_id);
+    eval["lm_loss"] = le.loss;
+    eval["perplexity"] = le.perplexity;
+    eval["lm_tokens"] = le.tokens;
+    evaluated = true;
+  }
+  const std::string qa_path = config.get_string("eval.qa_path");
+  if (!qa_path.empty()) {
+    auto items = read_qa_items(qa_path);
+    if (max_examples > 0 && static_cast<int64_t>(items.size()) > max_examples) items.resize(static_cast<size_t>(max_examples));
+    QaEvalOptions qo;
+    qo.judge = parse_judge_mode(config.get_string("eval.judge"));
+    qo.max_new_tokens = config.get_int("eval.max_new_tokens");
+    qo.batch_size = config.get_int("eval.batch_size");
+    qo.recall_k = config.get_int("eval.recall_k");
+    std::unique_ptr<memory::RetrievalStats> stats;
+    if (lm) stats = std::make_unique<memory::RetrievalStats>(lm->memory_layers(), bank->num_entries());
+    QaEval qe = evaluate_qa(lm.get(), *backbone, tokenizer, items, qo, stats.get());
+    eval["accuracy"] = qe.accuracy;
+    eval["questions"] = qe.questions;
+    if (lm) {
+      eval["recall_at_k"] = qe.recall_at_k;
+      eval["hit_rate"] = qe.hit_rate;
+      eval["alpha_mean"] = qe.alpha;
+      double coverage = 0;
+      const auto summary = stats->summary();
+      for (const auto& s : summary) coverage += s.coverage;
+      eval["coverage"] = summary.empty() ? 0.0 : coverage / static_cast<double>(summary.size());
+    }
+    evaluated = true;
+  }
+  if (evaluated) {
+    metrics.write(eval);
+    result.eval = eval;
+    ELM_LOG(info) << "evaluation: " << eval.dump();
+  }
+  result.steps = step;
+  result.wall_seconds = seconds_since(started);
+  return result;
+}
+
+}  // namespace elm::train
