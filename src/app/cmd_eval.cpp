@@ -2,7 +2,6 @@
 // seeded set of questions. See docs/training.md ("Knowledge evaluation").
 #include <filesystem>
 #include <iostream>
-#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -89,17 +88,7 @@ int run_eval(const Args& args) {
   memory::MemoryBank bank = memory::bank_from_config(c, tokenizer);
   auto reader = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank));
   memory::ExplicitLM lm = memory::ExplicitLM::from_config(c, backbone, reader);
-  {
-    torch::NoGradGuard no_grad;
-    std::map<std::string, torch::Tensor> saved(state.parameters.begin(), state.parameters.end());
-    for (auto& [name, p] : lm.named_trainable_parameters()) {
-      auto it = saved.find(name);
-      ELM_CHECK(it != saved.end(), checkpoint, " has no parameter ", name, " (a different memory configuration?)");
-      ELM_CHECK(it->second.sizes() == p.sizes(), checkpoint, ": parameter ", name, " has shape ", it->second.sizes(),
-                ", the model's is ", p.sizes());
-      p.copy_(it->second.to(p.scalar_type()));
-    }
-  }
+  train::load_parameters(lm.named_trainable_parameters(), state.parameters, checkpoint, /*require_all=*/true);
   lm.eval();
 
   const uint64_t seed = static_cast<uint64_t>(c.get_int("runtime.seed"));

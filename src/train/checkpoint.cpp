@@ -1,5 +1,7 @@
 #include "train/checkpoint.h"
 
+#include <map>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/logging.h"
 #include "io/hdf5_file.h"
 
 namespace elm::train {
@@ -273,5 +276,25 @@ bool is_complete_checkpoint(const std::string& path) {
 }
 
 std::int64_t checkpoint_step(const std::string& path) { return open_checkpoint(path).attribute_int("step"); }
+
+void load_parameters(const NamedTensors& params, const NamedTensors& saved, const std::string& origin,
+                     bool require_all) {
+  std::map<std::string, torch::Tensor> by_name(saved.begin(), saved.end());
+  torch::NoGradGuard no_grad;
+  int64_t loaded = 0;
+  for (const auto& [name, p] : params) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      ELM_CHECK(!require_all, origin, " has no parameter ", name);
+      continue;
+    }
+    ELM_CHECK(it->second.sizes() == p.sizes(), origin, ": parameter ", name, " has shape ", it->second.sizes(),
+              ", the model's is ", p.sizes());
+    p.copy_(it->second.to(p.scalar_type()));
+    ++loaded;
+  }
+  ELM_CHECK(loaded > 0, origin, " holds none of the ", params.size(), " trainable parameters");
+  ELM_LOG(info) << "loaded " << loaded << " of " << params.size() << " parameters from " << origin;
+}
 
 }  // namespace elm::train

@@ -50,6 +50,13 @@ void write_checkpoint(const std::string& path, const TrainingState& state);
 // dataset is named.
 TrainingState read_checkpoint(const std::string& path);
 
+// Copies saved tensors into the parameters of the same names (shapes must match, dtypes are
+// converted), e.g. TrainingState::parameters into a model. `origin` names the source in errors.
+// require_all: every parameter must be present (resume, evaluation); otherwise missing ones keep
+// their values (training.init_from from another stage). At least one must match either way.
+void load_parameters(const NamedTensors& params, const NamedTensors& saved, const std::string& origin,
+                     bool require_all);
+
 // True when `path` is a readable checkpoint with the `complete` marker and a known format version
 // (only the root attributes are checked). Never throws.
 bool is_complete_checkpoint(const std::string& path);

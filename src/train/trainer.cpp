@@ -75,27 +75,6 @@ uint64_t step_seed(uint64_t seed, int64_t step) {
   return (x ^ (x >> 31)) & 0x7fffffffffffffffULL;
 }
 
-// Copies named tensors into the parameters of the same names (shapes must match).
-void load_parameters(const NamedTensors& params, const NamedTensors& saved, const std::string& origin,
-                     bool require_all) {
-  std::map<std::string, torch::Tensor> by_name(saved.begin(), saved.end());
-  torch::NoGradGuard no_grad;
-  int64_t loaded = 0;
-  for (const auto& [name, p] : params) {
-    auto it = by_name.find(name);
-    if (it == by_name.end()) {
-      ELM_CHECK(!require_all, origin, " has no parameter ", name);
-      continue;
-    }
-    ELM_CHECK(it->second.sizes() == p.sizes(), origin, ": parameter ", name, " has shape ", it->second.sizes(),
-              ", the model's is ", p.sizes());
-    p.copy_(it->second.to(p.scalar_type()));
-    ++loaded;
-  }
-  ELM_CHECK(loaded > 0, origin, " holds none of the ", params.size(), " trainable parameters");
-  ELM_LOG(info) << "loaded " << loaded << " of " << params.size() << " parameters from " << origin;
-}
-
 // Per batch row, the bank rows its example overrides (tokenised like bank facts).
 std::vector<std::map<int64_t, std::vector<int32_t>>> batch_overrides(const Dataset& data, const Batch& batch,
                                                                      const text::Tokenizer& tokenizer,
