@@ -15,13 +15,15 @@ namespace elm::app {
 
 int run_synth(const Args& args) {
   ArgParser parser(
-      "synth", "--out DIR [--seed S] [--entities N] [--disjoint-entities M] [--counterfactuals K] [--train-variants V]",
+      "synth", "--out DIR [--seed S] [--entities N] [--disjoint-entities M] [--counterfactuals K] [--train-variants V]\n"
+      "      [--router-variants R]",
       "Generates invented entities (made-up names; home city, profession, favourite colour) and writes\n"
       "into DIR: knowledge.json (one fact sentence per entity, the `bank build --kb` input), qa_train.jsonl\n"
       "and qa_heldout.jsonl (questions in train / held-out phrasings), pretrain.jsonl ({\"text\"} lines\n"
       "about a disjoint entity set, for teaching the backbone the question format), counterfactual.jsonl\n"
       "(the bank's entities with other attribute values, for edits), memory_train.jsonl (qa records with\n"
       "counterfactual bank overrides, for fusion/joint training), router_train.jsonl (router records),\n"
+      "backbone_train.jsonl (qa records about the disjoint set, for the backbone stage),\n"
       "entities.json (the ground truth) and manifest.json. The same seed gives byte-identical files.");
   parser.option("--out", "DIR", "output directory (created)")
       .option("--seed", "S", "random seed (default 0)")
@@ -29,6 +31,8 @@ int run_synth(const Args& args) {
       .option("--disjoint-entities", "M", "other entities for backbone pretraining (default 1000; 0 allowed)")
       .option("--counterfactuals", "K", "counterfactual variants per bank entity for edit evaluation (default 4; 0 allowed)")
       .option("--train-variants", "V", "random variants per bank entity in memory_train.jsonl (default 4; 0 allowed)")
+      .option("--router-variants", "R",
+              "router queries per bank entity that hold its name in random filler words (default 0)")
       .examples("  explicitlm synth --out /tmp/synth --seed 7\n"
                 "  explicitlm synth --out /tmp/synth --seed 7 --entities 200 --disjoint-entities 300 --counterfactuals 2\n"
                 "  explicitlm bank build --kb /tmp/synth/knowledge.json --knowledge-num 1024 --knowledge-length 16 "
@@ -46,6 +50,7 @@ int run_synth(const Args& args) {
   options.disjoint_entities = parser.get_int("--disjoint-entities", options.disjoint_entities);
   options.counterfactuals = parser.get_int("--counterfactuals", options.counterfactuals);
   options.train_variants = parser.get_int("--train-variants", options.train_variants);
+  options.router_variants = parser.get_int("--router-variants", options.router_variants);
   const std::string out = parser.get("--out");
 
   const train::SynthData data = train::generate_synth(options);

@@ -39,8 +39,9 @@ void register_builtin_config_keys(ConfigSchema& s) {
   // [memory] — where and how memory layers read the bank.
   s.add(key_string("memory.layers", "all", "Decoder layers followed by a memory layer: \"all\" or a list like \"0,5\""));
   s.add(key_string("memory.query_pooling", "causal_prefix",
-                   "Router query: mean over positions <= t (no leak) or over the whole sequence (reference)")
-            .one_of({"causal_prefix", "sequence_mean"}));
+                   "Router query: mean over positions <= t (no leak), over the whole sequence (reference), or a "
+                   "learned-weight mean over positions <= t")
+            .one_of({"causal_prefix", "sequence_mean", "weighted_prefix"}));
   s.add(key_string("memory.selection", "cosine",
                    "How one candidate is chosen: cosine(h_mem, candidate) or a learned content matcher")
             .one_of({"cosine", "learned"}));

@@ -116,7 +116,8 @@ ExplicitLMOutput ExplicitLM::forward(const torch::Tensor& ids, const ExplicitFor
       if (p != options.cache->pooling_.end()) past = &p->second;
     }
     PoolState next;
-    auto query = pool_queries(h_mem, ctx.valid, config_.pooling, past, options.cache ? &next : nullptr);
+    auto query = pool_queries(h_mem, ctx.valid, config_.pooling, past, options.cache ? &next : nullptr,
+                              layer.pool_scores(h_mem));
     if (options.cache) next_pooling[index] = next;
     MemoryLayerOutput out = layer.forward(h, h_mem, query, ctx.valid, *bank_, table, step);
     auto hidden = out.hidden;

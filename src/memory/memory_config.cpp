@@ -20,7 +20,12 @@ int64_t exact_sqrt(int64_t n) {
 int64_t MemoryConfig::grid_size() const { return exact_sqrt(knowledge_num); }
 
 const char* pooling_name(QueryPooling pooling) {
-  return pooling == QueryPooling::kCausalPrefix ? "causal_prefix" : "sequence_mean";
+  switch (pooling) {
+    case QueryPooling::kCausalPrefix: return "causal_prefix";
+    case QueryPooling::kSequenceMean: return "sequence_mean";
+    case QueryPooling::kWeightedPrefix: return "weighted_prefix";
+  }
+  return "?";
 }
 const char* selection_name(SelectionMode mode) { return mode == SelectionMode::kCosine ? "cosine" : "learned"; }
 
@@ -101,8 +106,11 @@ MemoryConfig MemoryConfig::from_config(const Config& config, int64_t hidden_size
     m.pooling = QueryPooling::kCausalPrefix;
   } else if (pooling == "sequence_mean") {
     m.pooling = QueryPooling::kSequenceMean;
+  } else if (pooling == "weighted_prefix") {
+    m.pooling = QueryPooling::kWeightedPrefix;
   } else {
-    fail("memory.query_pooling: unknown value '", pooling, "' (expected causal_prefix or sequence_mean)");
+    fail("memory.query_pooling: unknown value '", pooling,
+         "' (expected causal_prefix, sequence_mean or weighted_prefix)");
   }
   const std::string& selection = config.get_string("memory.selection");
   if (selection == "cosine") {

@@ -11,7 +11,9 @@ class Config;
 
 namespace elm::memory {
 
-enum class QueryPooling { kCausalPrefix, kSequenceMean };
+// kWeightedPrefix: like kCausalPrefix, but each position weighs sigmoid(learned score of its h_mem)
+// (pooling.h); the scores start at zero, so it starts as kCausalPrefix.
+enum class QueryPooling { kCausalPrefix, kSequenceMean, kWeightedPrefix };
 enum class SelectionMode { kCosine, kLearned };
 
 struct MemoryConfig {

@@ -23,6 +23,13 @@ MemoryLayerImpl::MemoryLayerImpl(const MemoryConfig& config, int64_t layer, at::
   ro.frozen_keys = std::move(frozen_keys);
   router = register_module("router", MemoryGate(ro, init));
   if (config.selection == SelectionMode::kLearned) matcher = register_module("matcher", ContentMatcher(d, init));
+  if (config.pooling == QueryPooling::kWeightedPrefix) {
+    // Zero scores: every position weighs sigmoid(0) = 1/2, so training starts from causal_prefix.
+    pool_score = register_module("pool_score", torch::nn::Linear(torch::nn::LinearOptions(d, 1)));
+    torch::NoGradGuard no_grad;
+    pool_score->weight.zero_();
+    pool_score->bias.zero_();
+  }
   if (config.normalize_selected) selected_norm = register_module("selected_norm", RMSNorm(d, config.rms_norm_eps));
   FusionOptions fo;
   fo.hidden_size = d;
@@ -32,6 +39,11 @@ MemoryLayerImpl::MemoryLayerImpl(const MemoryConfig& config, int64_t layer, at::
 }
 
 torch::Tensor MemoryLayerImpl::normalize(const torch::Tensor& h) { return norm->forward(h); }
+
+torch::Tensor MemoryLayerImpl::pool_scores(const torch::Tensor& h_mem) {
+  if (!pool_score) return {};
+  return pool_score->forward(h_mem.to(pool_score->weight.scalar_type())).squeeze(-1);
+}
 
 MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& h_mem, const torch::Tensor& query,
                                            const torch::Tensor& token_valid, const BankReader& bank,

@@ -3,8 +3,8 @@
 //   h_mem = norm(h); query = pooled h_mem (pooling.h, done by the caller, which owns the state);
 //   router(query) -> candidates -> bank rows -> candidate embeddings -> selection -> fusion.
 // Submodules (their names are checkpoint names under memory.layers.<i>.): norm, router, fusion,
-// and, when configured, matcher (memory.selection = learned) and selected_norm
-// (memory.normalize_selected).
+// and, when configured, matcher (memory.selection = learned), selected_norm
+// (memory.normalize_selected) and pool_score (memory.query_pooling = weighted_prefix).
 #include <array>
 #include <cstdint>
 
@@ -48,6 +48,10 @@ class MemoryLayerImpl : public torch::nn::Module {
   // h_mem = RMSNorm_mem(h) in float32 (double when the module is double).
   torch::Tensor normalize(const torch::Tensor& h);
 
+  // weighted_prefix pooling: the score of each position, pool_score(h_mem) [B, T] (f32);
+  // undefined for the other poolings.
+  torch::Tensor pool_scores(const torch::Tensor& h_mem);
+
   // h [B, T, H]; h_mem = normalize(h); query [B, T, H] (pooled h_mem); token_valid [B, T] bool.
   MemoryLayerOutput forward(const torch::Tensor& h, const torch::Tensor& h_mem, const torch::Tensor& query,
                             const torch::Tensor& token_valid, const BankReader& bank,
@@ -60,6 +64,7 @@ class MemoryLayerImpl : public torch::nn::Module {
   MemoryGate router{nullptr};
   ContentMatcher matcher{nullptr};  // memory.selection = learned
   RMSNorm selected_norm{nullptr};   // memory.normalize_selected
+  torch::nn::Linear pool_score{nullptr};  // memory.query_pooling = weighted_prefix: Linear(d, 1), zero-initialised
   GatedMemoryFusion fusion{nullptr};
 
  private:

@@ -5,7 +5,7 @@
 namespace elm::memory {
 
 torch::Tensor pool_queries(const torch::Tensor& x, const torch::Tensor& valid_in, QueryPooling mode,
-                           const PoolState* past, PoolState* next) {
+                           const PoolState* past, PoolState* next, const torch::Tensor& scores) {
   ELM_CHECK(x.dim() == 3, "pool_queries: x must be [B, T, d], got ", x.sizes());
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2);
   // Sums and counts accumulate in float64 (also across calls, in PoolState), so a prefix pooled
@@ -16,6 +16,11 @@ torch::Tensor pool_queries(const torch::Tensor& x, const torch::Tensor& valid_in
   auto valid = valid_in.defined() ? valid_in.to(x.device(), torch::kBool) : torch::ones({B, T}, torch::kBool).to(x.device());
   ELM_CHECK(valid.sizes() == torch::IntArrayRef({B, T}), "pool_queries: mask ", valid.sizes(), " != [", B, ", ", T, "]");
   auto w = valid.to(dtype);
+  if (mode == QueryPooling::kWeightedPrefix) {
+    ELM_CHECK(scores.defined() && scores.sizes() == torch::IntArrayRef({B, T}),
+              "pool_queries: weighted_prefix needs scores [", B, ", ", T, "]");
+    w = w * torch::sigmoid(scores.to(x.device(), dtype).clamp(-kMaxPoolScore, kMaxPoolScore));
+  }
   auto masked = xf * w.unsqueeze(-1);
   const bool has_past = past && past->defined();
   if (has_past) {
@@ -23,12 +28,14 @@ torch::Tensor pool_queries(const torch::Tensor& x, const torch::Tensor& valid_in
               ", ", past->sum.size(1), "], input is [", B, ", ", T, ", ", d, "]");
   }
   torch::Tensor pooled, total, total_count;
-  if (mode == QueryPooling::kCausalPrefix) {
+  if (mode != QueryPooling::kSequenceMean) {
     // The running sum continues sequentially from the past total.
     auto sums = has_past ? torch::cat({past->sum.to(dtype).unsqueeze(1), masked}, 1).cumsum(1).narrow(1, 1, T)
                          : masked.cumsum(1);
     auto counts = has_past ? w.cumsum(1) + past->count.to(dtype).unsqueeze(1) : w.cumsum(1);
-    pooled = (sums / counts.clamp_min(1).unsqueeze(-1)).to(out_dtype);
+    // A weight sum is > 0 exactly when a valid position was seen (sigmoid(-kMaxPoolScore) > 0 in double).
+    auto denom = torch::where(counts.gt(0), counts, torch::ones_like(counts));
+    pooled = (sums / denom.unsqueeze(-1)).to(out_dtype);
     if (next && T > 0) {
       total = sums.select(1, T - 1);
       total_count = counts.select(1, T - 1);

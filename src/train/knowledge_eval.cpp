@@ -102,6 +102,7 @@ SynthData load_synth(const std::string& dir) {
     o.disjoint_entities = m.at("disjoint_entities").get<int64_t>();
     o.counterfactuals = m.at("counterfactuals_per_entity").get<int64_t>();
     o.train_variants = m.value("train_variants_per_entity", int64_t{0});
+    o.router_variants = m.value("router_variants_per_entity", int64_t{0});
   } catch (const std::exception& e) {
     fail(manifest_path, ": ", e.what());
   }

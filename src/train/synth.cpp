@@ -90,7 +90,30 @@ class Rng {
   std::mt19937_64 gen_;
 };
 
-enum Stream : uint64_t { kNames = 1, kMainValues = 2, kDisjointValues = 3, kCounterfactual = 4, kTrainVariants = 5 };
+enum Stream : uint64_t { kNames = 1, kMainValues = 2, kDisjointValues = 3, kCounterfactual = 4, kTrainVariants = 5, kRouterVariants = 6 };
+
+// One router variant: 0-5 filler words, the name (sometimes possessive), 0-5 filler words, as a
+// question or a statement, usually in the question format. Template words never appear, so what
+// the router can learn from these is "the entry follows the name, whatever surrounds it".
+std::string router_variant(const std::string& name, Rng& rng) {
+  const auto& words = router_query_fillers();
+  auto filler = [&](uint64_t n) {
+    std::string s;
+    for (uint64_t i = 0; i < n; ++i) {
+      if (!s.empty()) s += ' ';
+      s += words[rng.below(words.size())];
+    }
+    return s;
+  };
+  std::string before = filler(rng.below(6));
+  std::string after = filler(rng.below(6));
+  std::string middle = name + (rng.below(4) == 0 ? "'s" : "");
+  std::string text = before.empty() ? middle : before + " " + middle;
+  if (!after.empty()) text += " " + after;
+  text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+  text += rng.below(2) == 0 ? "?" : ".";
+  return rng.below(4) == 0 ? text : qa_prompt(text);
+}
 
 SynthEntity random_entity(std::string name, Rng& rng) {
   SynthEntity e;
@@ -190,6 +213,8 @@ SynthData generate_synth(const SynthOptions& options) {
   ELM_CHECK(options.counterfactuals >= 0, "synth: --counterfactuals must be >= 0 (got ", options.counterfactuals,
             ")");
   ELM_CHECK(options.train_variants >= 0, "synth: --train-variants must be >= 0 (got ", options.train_variants, ")");
+  ELM_CHECK(options.router_variants >= 0, "synth: --router-variants must be >= 0 (got ", options.router_variants,
+            ")");
   const auto& names = all_names();
   const int64_t capacity = static_cast<int64_t>(names.size());
   ELM_CHECK(options.entities <= capacity && options.disjoint_entities <= capacity - options.entities,
@@ -241,7 +266,26 @@ SynthData generate_synth(const SynthOptions& options) {
       data.train_variants.push_back(std::move(tv));
     }
   }
+  Rng rv_rng(options.seed, kRouterVariants);
+  data.router_variants.reserve(options.entities * options.router_variants);
+  for (int64_t i = 0; i < options.entities; ++i) {
+    for (int64_t v = 0; v < options.router_variants; ++v) {
+      data.router_variants.push_back(router_variant(data.entities[i].name, rv_rng));
+    }
+  }
   return data;
+}
+
+const std::vector<std::string>& router_query_fillers() {
+  static const std::vector<std::string> words = {
+      "tell",  "me",    "about",   "please", "do",     "you",    "know",    "the",    "person", "called",
+      "named", "someone", "a",     "friend", "of",     "mine",   "remember", "story", "note",   "on",
+      "facts", "for",   "this",    "is",     "say",    "something", "quick", "now",   "again",  "our",
+      "record", "here", "and",     "an",     "entry",  "who",    "was",     "that",   "my",     "neighbour",
+      "recall", "anything", "details", "give", "some", "info",   "regarding", "has",  "ever",   "met",
+      "with",  "did",   "can",     "it",     "be",     "I",      "we",      "they",   "old",    "file",
+      "to",    "at",    "by",      "today",  "yesterday", "said", "heard",  "asked",  "write",  "read"};
+  return words;
 }
 
 std::string fact_sentence(const SynthEntity& e) {
@@ -336,6 +380,9 @@ std::string write_synth(const SynthData& data, const std::string& dir) {
     };
     for (const auto& qa : qa_pairs(e, false)) router_line(qa_prompt(qa.question));
     router_line(fact_sentence(e));
+    for (int64_t v = 0; v < data.options.router_variants; ++v) {
+      router_line(data.router_variants[i * data.options.router_variants + v]);
+    }
   }
   // Counterfactual training (DEMO-NOTES 2): the entry reads as the true fact or as a variant, and the
   // answer follows the entry, so only reading the bank can predict it.
@@ -402,6 +449,7 @@ std::string write_synth(const SynthData& data, const std::string& dir) {
       {"disjoint_entities", data.disjoint.size()},
       {"counterfactuals_per_entity", data.options.counterfactuals},
       {"train_variants_per_entity", data.options.train_variants},
+      {"router_variants_per_entity", data.options.router_variants},
       {"name_space", name_space_size()},
       {"lines",
        {{"knowledge.json", data.entities.size()},

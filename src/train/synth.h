@@ -51,6 +51,7 @@ struct SynthOptions {
   int64_t disjoint_entities = 1000;  // other entities, for backbone pretraining
   int64_t counterfactuals = 4;       // variants per bank entity (evaluation edits)
   int64_t train_variants = 4;        // random variants per bank entity for counterfactual training
+  int64_t router_variants = 0;       // name-in-random-context router queries per bank entity
 };
 
 struct SynthData {
@@ -61,7 +62,15 @@ struct SynthData {
   // Training variants (an independent stream from the evaluation edits): per entity, each attribute
   // drawn uniformly (it may equal the true value). entity_index/variant as in Counterfactual.
   std::vector<Counterfactual> train_variants;
+  // Router queries that hold the entity's name in random filler text (router_query_fillers()),
+  // router_variants per bank entity, entity-major: entry i*V + v belongs to entity i.
+  std::vector<std::string> router_variants;
 };
+
+// The words router variants are made of: neutral filler that shares no content word with any
+// question template (no attribute word, no "which", "where", "what", "how", ...), so the router
+// learns to ignore the words around a name without ever seeing a question phrasing it is tested on.
+const std::vector<std::string>& router_query_fillers();
 
 // How many unique names the name generator can make (the limit on entities + disjoint_entities).
 int64_t name_space_size();
@@ -92,8 +101,8 @@ std::vector<std::pair<std::string, std::string>> backbone_records(const SynthDat
 // Writes knowledge.json, qa_train.jsonl, qa_heldout.jsonl, pretrain.jsonl, counterfactual.jsonl,
 // memory_train.jsonl (qa format: train-template questions of every bank entity with the bank entry
 // overridden by the true fact and by each training variant, the answer following the entry),
-// router_train.jsonl (router format: train-template prompts and the fact sentence of every bank
-// entity -> its entry), backbone_train.jsonl (qa format: backbone_records), entities.json and
+// router_train.jsonl (router format: train-template prompts, the fact sentence and the router
+// variants of every bank entity -> its entry), backbone_train.jsonl (qa format: backbone_records), entities.json and
 // manifest.json into dir (created), each atomically. Returns the manifest JSON text.
 std::string write_synth(const SynthData& data, const std::string& dir);
 

@@ -161,10 +161,26 @@ TEST(ExplicitLM, SequenceMeanLeaksFutureTokensCausalPrefixDoesNot) {
   EXPECT_GT(leaks, 0);
 }
 
-TEST(ExplicitLM, KVCacheDecodingEqualsFullForward) {
+// weighted_prefix starts as causal_prefix (zero scores); random scores make its weights matter.
+void randomize_pool_scores(ExplicitLM& lm) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(17);
+  int n = 0;
+  for (auto& [name, t] : lm.named_trainable_parameters()) {
+    if (name.find(".pool_score.") == std::string::npos) continue;
+    t.copy_(torch::randn(t.sizes(), gen) * 2);
+    ++n;
+  }
+  ASSERT_GT(n, 0);
+}
+
+class KVCache : public ::testing::TestWithParam<QueryPooling> {};
+
+TEST_P(KVCache, DecodingEqualsFullForward) {
   torch::NoGradGuard no_grad;
   auto backbone = small_backbone();
-  ExplicitLM lm(backbone, small_bank(), small_memory(QueryPooling::kCausalPrefix), 9);
+  ExplicitLM lm(backbone, small_bank(), small_memory(GetParam()), 9);
+  if (GetParam() == QueryPooling::kWeightedPrefix) randomize_pool_scores(lm);
   lm.eval();
   const auto full = lm.forward(ids_tensor(kIds));
   auto cache = lm.new_cache(1, 32);
@@ -190,11 +206,16 @@ TEST(ExplicitLM, KVCacheDecodingEqualsFullForward) {
   EXPECT_LT((again.logits[0] - full.logits[0]).abs().max().item<double>(), 1e-5);
 }
 
+INSTANTIATE_TEST_SUITE_P(ExplicitLM, KVCache,
+                         ::testing::Values(QueryPooling::kCausalPrefix, QueryPooling::kWeightedPrefix),
+                         [](const auto& info) { return std::string(pooling_name(info.param)); });
+
 TEST(ExplicitLM, LeftPaddingIsIgnored) {
   torch::NoGradGuard no_grad;
   auto backbone = small_backbone();
-  for (auto pooling : {QueryPooling::kCausalPrefix, QueryPooling::kSequenceMean}) {
+  for (auto pooling : {QueryPooling::kCausalPrefix, QueryPooling::kSequenceMean, QueryPooling::kWeightedPrefix}) {
     ExplicitLM lm(backbone, small_bank(), small_memory(pooling), 2);
+    if (pooling == QueryPooling::kWeightedPrefix) randomize_pool_scores(lm);
     lm.eval();
     const std::vector<int64_t> a = {3, 99, 14, 250, 61, 8};
     const std::vector<int64_t> b = {77, 5, 120, 4};
@@ -295,12 +316,14 @@ TEST(ExplicitLM, OptionalModulesAndLoraNames) {
   mc.normalize_selected = true;
   mc.gate_rank = 2;
   mc.fusion_rank = 3;
+  mc.pooling = QueryPooling::kWeightedPrefix;
   ExplicitLM lm(small_backbone(), small_bank(), mc, 1);
   std::set<std::string> names;
   for (const auto& [n, t] : lm.named_trainable_parameters()) names.insert(n);
   for (const char* n : {"memory.layers.1.matcher.proj.weight", "memory.layers.1.matcher.log_scale",
                         "memory.layers.1.selected_norm.weight", "memory.layers.1.router.query_proj.A",
-                        "memory.layers.1.router.query_proj.B", "memory.layers.1.fusion.down_proj.B"}) {
+                        "memory.layers.1.router.query_proj.B", "memory.layers.1.fusion.down_proj.B",
+                        "memory.layers.1.pool_score.weight", "memory.layers.1.pool_score.bias"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
   EXPECT_FALSE(names.count("memory.layers.1.router.blocks.1.fc1.A"));  // LoRA router: one block

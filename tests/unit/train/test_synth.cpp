@@ -2,6 +2,7 @@
 // disjoint names, answers present in the fact sentence, held-out templates kept out of training,
 // counterfactual values that differ from the truth, facts that fit a 16-token bank entry.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -169,6 +170,53 @@ TEST(Synth, HeldoutTemplatesNeverInTraining) {
     EXPECT_EQ(pretrain.find(stem), std::string::npos) << stem;
   }
   EXPECT_FALSE(held_questions.empty());
+}
+
+TEST(Synth, RouterVariantsHoldTheNameAndNoQuestionWord) {
+  // Every word of every question template (train and held-out), lower-cased, without punctuation.
+  std::set<std::string> template_words;
+  for (const auto& t : question_templates()) {
+    std::string w;
+    for (char c : t.pattern + " ") {
+      if (std::isalpha(static_cast<unsigned char>(c))) {
+        w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else {
+        if (!w.empty() && w != "name" && w != "s") template_words.insert(w);
+        w.clear();
+      }
+    }
+  }
+  // Function words the templates share with ordinary text may appear; content words may not.
+  const std::set<std::string> shared = {"a", "do", "does", "for", "is", "the", "of", "in", "as", "from"};
+  for (const auto& f : router_query_fillers()) {
+    std::string lw;
+    for (char c : f) lw += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (template_words.count(lw)) EXPECT_TRUE(shared.count(lw)) << "filler '" << f << "' is a template word";
+  }
+
+  auto o = small(31, 30, 5, 0);
+  o.router_variants = 5;
+  const auto d = generate_synth(o);
+  ASSERT_EQ(d.router_variants.size(), 150u);
+  std::set<std::string> distinct(d.router_variants.begin(), d.router_variants.end());
+  EXPECT_GT(distinct.size(), 140u);
+  for (size_t i = 0; i < d.router_variants.size(); ++i) {
+    EXPECT_CONTAINS(d.router_variants[i], d.entities[i / 5].name);
+  }
+  const auto dir = scratch("router-variants");
+  write_synth(d, dir.string());
+  const auto lines = read_jsonl(dir / "router_train.jsonl");
+  ASSERT_EQ(lines.size(), 30u * (12 + 1 + 5));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const int64_t entity = static_cast<int64_t>(i / 18);
+    EXPECT_EQ(lines[i]["target_indices"], nlohmann::json::array({entity}));
+    EXPECT_CONTAINS(lines[i]["query"].get<std::string>(), d.entities[entity].name);
+  }
+  // The variants come from their own stream: the rest of the data does not change with their number.
+  o.router_variants = 0;
+  const auto none = generate_synth(o);
+  for (size_t i = 0; i < d.entities.size(); ++i) EXPECT_EQ(fact_sentence(none.entities[i]), fact_sentence(d.entities[i]));
+  EXPECT_TRUE(none.router_variants.empty());
 }
 
 TEST(Synth, CounterfactualsDifferFromTheTruth) {
