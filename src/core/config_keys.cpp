@@ -156,6 +156,18 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_float("eval.edit_fraction", 0.5, "Knowledge evaluation: fraction of those entities whose entry is edited")
             .greater_than(0)
             .at_most(1));
+
+  // [parallel] — the process grid and communication (docs/distributed.md).
+  s.add(key_int("parallel.pp", 1, "Pipeline stages (only 1 is implemented so far)").at_least(1));
+  s.add(key_int("parallel.dp", 0, "Data-parallel ranks per stage; 0 = MPI world size / parallel.pp").at_least(0));
+  s.add(key_float("parallel.timeout_seconds", 600.0,
+                  "A blocking communication that takes longer aborts the job, naming the operation and rank")
+            .greater_than(0));
+  s.add(key_float("parallel.bucket_mb", 25.0, "All-reduce bucket size in MiB (gradients are packed into buckets)")
+            .greater_than(0));
+  s.add(key_string("parallel.backend", "auto",
+                   "Communication backend: auto (NCCL for CUDA tensors when built with NCCL, else MPI), mpi or nccl")
+            .one_of({"auto", "mpi", "nccl"}));
 }
 
 }  // namespace elm

@@ -48,7 +48,8 @@ TEST(ConfigDefaults, EveryKeyHasItsDefault) {
 
 TEST(ConfigDefaults, SectionsInTableOrder) {
   EXPECT_EQ(ConfigSchema::builtin().sections(),
-            (Args{"model", "memory", "runtime", "logging", "run", "generation", "data", "training", "checkpoint", "eval"}));
+            (Args{"model", "memory", "runtime", "logging", "run", "generation", "data", "training", "checkpoint", "eval",
+                  "parallel"}));
 }
 
 TEST(ConfigSchema, RejectsMalformedDuplicateAndInvalidDefaults) {
