@@ -297,20 +297,28 @@ void require_kind(const OpenDataset& d, std::initializer_list<H5Kind> kinds, con
        to_string(*kinds.begin()));
 }
 
-// The file dataspace with rows [first, first+count) selected, and a matching memory dataspace.
+// The file dataspace with rows first, first + stride, ..., (count rows) selected, and a matching
+// memory dataspace of count dense rows.
 std::pair<Handle, Handle> row_selection(const OpenDataset& d, int64_t first, int64_t count, const std::string& path,
-                                        const std::string& name) {
+                                        const std::string& name, int64_t stride = 1) {
   const std::string what = "dataset '" + ds_name(name) + "'";
   ELM_CHECK(!d.info.shape.empty(), "HDF5 file ", path, ": ", what, ": is a scalar, has no rows");
   const int64_t rows = d.info.shape[0];
-  ELM_CHECK(first >= 0 && count >= 0 && first <= rows && count <= rows - first, "HDF5 file ", path, ": ", what,
-            ": rows [", first, ", ", first + count, ") are outside [0, ", rows, ")");
+  ELM_CHECK(stride >= 1, "HDF5 file ", path, ": ", what, ": row stride ", stride, " must be >= 1");
+  const int64_t last = count > 0 ? first + (count - 1) * stride : first;  // the last row selected
+  if (!(first >= 0 && count >= 0 && first <= rows && (count == 0 || last < rows))) {
+    if (stride == 1) fail("HDF5 file ", path, ": ", what, ": rows [", first, ", ", first + count, ") are outside [0, ", rows, ")");
+    fail("HDF5 file ", path, ": ", what, ": rows ", first, " + k * ", stride, " for k < ", count, " are outside [0, ",
+         rows, ")");
+  }
   Handle file_space(checked(H5Scopy(d.space.get()), path, what), H5Sclose);
   std::vector<hsize_t> start(d.info.shape.size(), 0), cnt(d.info.shape.begin(), d.info.shape.end());
+  std::vector<hsize_t> step(d.info.shape.size(), 1);
   start[0] = static_cast<hsize_t>(first);
   cnt[0] = static_cast<hsize_t>(count);
+  step[0] = static_cast<hsize_t>(stride);
   if (count > 0) {
-    checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr),
+    checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), step.data(), cnt.data(), nullptr),
                    path, what + ": select rows");
   } else {
     checked_status(H5Sselect_none(file_space.get()), path, what + ": select rows");
@@ -417,11 +425,12 @@ std::vector<std::string> H5File::read_strings(const std::string& name) const {
   return read_string_rows(name, 0, info.rows());
 }
 
-void H5File::read_int32_rows(const std::string& name, int64_t first, int64_t count, int32_t* out) const {
+void H5File::read_int32_rows(const std::string& name, int64_t first, int64_t count, int32_t* out,
+                             int64_t stride) const {
   ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
   OpenDataset d = open_dataset(id_, path_, name);
   require_kind(d, {H5Kind::Int32}, path_, name);
-  auto [fs, ms] = row_selection(d, first, count, path_, name);
+  auto [fs, ms] = row_selection(d, first, count, path_, name, stride);
   if (count == 0) return;
   checked_status(H5Dread(d.ds.get(), H5T_NATIVE_INT32, ms.get(), fs.get(), H5P_DEFAULT, out), path_,
                  "dataset '" + ds_name(name) + "': read rows");
@@ -437,11 +446,12 @@ void H5File::write_int32_rows(const std::string& name, int64_t first, int64_t co
                  "dataset '" + ds_name(name) + "': write rows");
 }
 
-void H5File::read_uint8_rows(const std::string& name, int64_t first, int64_t count, uint8_t* out) const {
+void H5File::read_uint8_rows(const std::string& name, int64_t first, int64_t count, uint8_t* out,
+                             int64_t stride) const {
   ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
   OpenDataset d = open_dataset(id_, path_, name);
   require_kind(d, {H5Kind::UInt8, H5Kind::Bool}, path_, name);
-  auto [fs, ms] = row_selection(d, first, count, path_, name);
+  auto [fs, ms] = row_selection(d, first, count, path_, name, stride);
   if (count == 0) return;
   if (d.info.kind == H5Kind::Bool) {
     Handle t = bool_type(path_);

@@ -89,10 +89,13 @@ class H5File {
   std::vector<std::string> list_group(const std::string& name = "/") const;
 
   // Rows [first, first + count) along dimension 0; buffers hold count * row_size elements.
-  // A range outside the dataset is an error naming it.
-  void read_int32_rows(const std::string& name, int64_t first, int64_t count, int32_t* out) const;
+  // A range outside the dataset is an error naming it. The reads take a row stride: rows first,
+  // first + stride, ..., count of them, land densely in `out` (a cyclic bank shard).
+  void read_int32_rows(const std::string& name, int64_t first, int64_t count, int32_t* out,
+                       int64_t stride = 1) const;
   void write_int32_rows(const std::string& name, int64_t first, int64_t count, const int32_t* data);
-  void read_uint8_rows(const std::string& name, int64_t first, int64_t count, uint8_t* out) const;
+  void read_uint8_rows(const std::string& name, int64_t first, int64_t count, uint8_t* out,
+                       int64_t stride = 1) const;
   void write_uint8_rows(const std::string& name, int64_t first, int64_t count, const uint8_t* data);
   std::vector<std::string> read_string_rows(const std::string& name, int64_t first, int64_t count) const;
   void write_string_rows(const std::string& name, int64_t first, const std::vector<std::string>& values);

@@ -361,6 +361,24 @@ MemoryBank read_bank_rows(const std::string& path, int64_t first, int64_t count)
   return read_rows(f, info, first, count);
 }
 
+BankTable read_bank_table(const std::string& path, int64_t first, int64_t count, int64_t stride) {
+  io::H5File f = io::H5File::open_read(path);
+  BankTable t;
+  t.info = check_bank_file(f);
+  ELM_CHECK(count >= 0 && stride >= 1, "bank file ", path, ": cannot read ", count, " rows with stride ", stride);
+  t.tokens = torch::empty({count, t.info.entry_length}, torch::kInt32);
+  std::vector<uint8_t> valid(static_cast<size_t>(count));
+  if (count > 0) {
+    const int64_t last = first + (count - 1) * stride;
+    ELM_CHECK(first >= 0 && last < t.info.num_entries, "bank file ", path, ": entries ", first, " + k * ", stride,
+              " for k < ", count, " go past the end of the bank [0, ", t.info.num_entries, ")");
+    f.read_int32_rows(kTokens, first, count, t.tokens.data_ptr<int32_t>(), stride);
+    f.read_uint8_rows(kValid, first, count, valid.data(), stride);
+  }
+  t.valid = torch::from_blob(valid.data(), {count}, torch::kUInt8).to(torch::kBool).clone();
+  return t;
+}
+
 MemoryBank load_or_build_bank(const std::string& cache_path, const std::string& kb_path,
                               const text::Tokenizer& tokenizer, int64_t num_entries, int64_t entry_length,
                               bool recompute, bool* reused) {

@@ -103,6 +103,16 @@ MemoryBank load_bank(const std::string& path, std::optional<int64_t> vocab_size 
 // the bank is an error. Returns a MemoryBank holding only those rows (num_entries = count).
 MemoryBank read_bank_rows(const std::string& path, int64_t first, int64_t count);
 
+// Tokens [count, L] int32 and validity [count] bool of entries first, first + stride, ... (count
+// of them) of a checked bank file, without texts: what one rank of a sharded bank holds (block
+// sharding: stride 1; cyclic: stride g). count 0 gives empty tables; a selection past the end is
+// an error naming the file.
+struct BankTable {
+  BankInfo info;
+  torch::Tensor tokens, valid;
+};
+BankTable read_bank_table(const std::string& path, int64_t first, int64_t count, int64_t stride = 1);
+
 // The bank for training/inference: reuses `cache_path` when it is a complete bank built from the
 // same knowledge base contents, tokenizer contents, N, L and pad id, unless `recompute`; otherwise
 // builds from `kb_path` and (when cache_path is non-empty) saves it there. *reused tells which.
