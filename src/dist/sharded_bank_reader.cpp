@@ -57,11 +57,7 @@ memory::BankRows ShardedBankReader::fetch(const torch::Tensor& indices) const {
   const int g = comm_.size();
   const int64_t L = entry_length_;
   auto flat = indices.reshape({-1}).to(torch::kCPU, torch::kInt64);
-  if (flat.numel() > 0) {
-    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
-    ELM_CHECK(lo >= 0 && hi < num_entries(), "bank index ", (lo < 0 ? lo : hi), " is outside [0, ", num_entries(),
-              ") (", comm_.where(), ")");
-  }
+  memory::check_bank_indices(flat, num_entries(), " (" + comm_.where() + ")");
   // 1. Deduplicate: each entry crosses the network once per rank and call.
   torch::Tensor unique, inverse;
   std::tie(unique, inverse, std::ignore) = torch::_unique2(flat, /*sorted=*/true, /*return_inverse=*/true);

@@ -170,17 +170,26 @@ BankInfo check_bank_file(const io::H5File& f) {
   return info;
 }
 
+// Tokens [count, L] int32 and validity [count] bool of rows first, first + stride, ... of an open,
+// checked bank file (the range is checked by the caller).
+std::pair<torch::Tensor, torch::Tensor> read_token_rows(const io::H5File& f, const BankInfo& info, int64_t first,
+                                                        int64_t count, int64_t stride = 1) {
+  auto tokens = torch::empty({count, info.entry_length}, torch::kInt32);
+  std::vector<uint8_t> valid(static_cast<size_t>(count));
+  if (count > 0) {
+    f.read_int32_rows(kTokens, first, count, tokens.data_ptr<int32_t>(), stride);
+    f.read_uint8_rows(kValid, first, count, valid.data(), stride);
+  }
+  return {tokens, torch::from_blob(valid.data(), {count}, torch::kUInt8).to(torch::kBool).clone()};
+}
+
 // Reads rows [first, first+count) of an open, checked bank file.
 MemoryBank read_rows(const io::H5File& f, const BankInfo& info, int64_t first, int64_t count) {
   MemoryBank bank;
   bank.num_entries = count;
   bank.entry_length = info.entry_length;
   bank.meta = info.meta;
-  bank.tokens = torch::empty({count, info.entry_length}, torch::kInt32);
-  f.read_int32_rows(kTokens, first, count, bank.tokens.data_ptr<int32_t>());
-  std::vector<uint8_t> valid(static_cast<size_t>(count));
-  f.read_uint8_rows(kValid, first, count, valid.data());
-  bank.valid = torch::from_blob(valid.data(), {count}, torch::kUInt8).to(torch::kBool).clone();
+  std::tie(bank.tokens, bank.valid) = read_token_rows(f, info, first, count);
   bank.texts = f.read_string_rows(kText, first, count);
   bank.token_counts.resize(static_cast<size_t>(count));
   f.read_int32_rows(kTokenCount, first, count, bank.token_counts.data());
@@ -366,16 +375,12 @@ BankTable read_bank_table(const std::string& path, int64_t first, int64_t count,
   BankTable t;
   t.info = check_bank_file(f);
   ELM_CHECK(count >= 0 && stride >= 1, "bank file ", path, ": cannot read ", count, " rows with stride ", stride);
-  t.tokens = torch::empty({count, t.info.entry_length}, torch::kInt32);
-  std::vector<uint8_t> valid(static_cast<size_t>(count));
   if (count > 0) {
     const int64_t last = first + (count - 1) * stride;
     ELM_CHECK(first >= 0 && last < t.info.num_entries, "bank file ", path, ": entries ", first, " + k * ", stride,
               " for k < ", count, " go past the end of the bank [0, ", t.info.num_entries, ")");
-    f.read_int32_rows(kTokens, first, count, t.tokens.data_ptr<int32_t>(), stride);
-    f.read_uint8_rows(kValid, first, count, valid.data(), stride);
   }
-  t.valid = torch::from_blob(valid.data(), {count}, torch::kUInt8).to(torch::kBool).clone();
+  std::tie(t.tokens, t.valid) = read_token_rows(f, t.info, first, count, stride);
   return t;
 }
 

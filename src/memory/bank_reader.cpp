@@ -16,12 +16,16 @@ void LocalBankReader::reset(torch::Tensor tokens, torch::Tensor valid) {
   valid_ = valid.to(torch::kBool).contiguous();
 }
 
+void check_bank_indices(const torch::Tensor& flat, int64_t num_entries, const std::string& where) {
+  if (flat.numel() == 0) return;
+  const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
+  ELM_CHECK(lo >= 0 && hi < num_entries, "bank index ", (lo < 0 ? lo : hi), " is outside [0, ", num_entries, ")",
+            where);
+}
+
 BankRows LocalBankReader::fetch(const torch::Tensor& indices) const {
   auto flat = indices.reshape({-1}).to(torch::kInt64);
-  if (flat.numel() > 0) {
-    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
-    ELM_CHECK(lo >= 0 && hi < num_entries(), "bank index ", (lo < 0 ? lo : hi), " is outside [0, ", num_entries(), ")");
-  }
+  check_bank_indices(flat, num_entries());
   auto shape = indices.sizes().vec();
   auto token_shape = shape;
   token_shape.push_back(entry_length());

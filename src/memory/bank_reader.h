@@ -3,6 +3,7 @@
 // interface; memory/ implements the local (replicated) reader, dist/ will implement the sharded
 // all-to-all one, and both must return identical results.
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include <torch/torch.h>
@@ -28,6 +29,10 @@ class BankReader {
   // merge the requests of different rows.
   virtual bool varies_by_batch_row() const { return false; }
 };
+
+// Throws elm::Error "bank index I is outside [0, N)<where>" when a flat int64 index tensor holds an
+// index outside [0, N); every reader checks its requests with it before fetching.
+void check_bank_indices(const torch::Tensor& flat, int64_t num_entries, const std::string& where = "");
 
 // A bank held whole in this process: tokens [N, L] (int32 or int64) and valid [N] bool.
 class LocalBankReader : public BankReader {
