@@ -2,7 +2,7 @@
 # The knowledge demo on the shipped tiny default: proves with numbers that the model reads its
 # knowledge from the memory bank (docs/demo.md).
 #
-#   launch/quickstart.sh [--seed N] [--workdir DIR] [--fast]
+#   launch/quickstart.sh [--seed N] [--workdir DIR] [--fast] [--ranks R]
 #
 #  1. a tiny Qwen3 made by the project (random weights, the real Qwen3 tokenizer)
 #  2. synthetic knowledge (explicitlm synth): bank entities, a disjoint entity set, questions
@@ -11,12 +11,14 @@
 #  5. stage router, then stage joint with counterfactual bank contents (the answer follows the bank)
 #  6. explicitlm eval: accuracy with the bank, with every entry invalid, and after editing entries
 # The last stdout line is one JSON object. --fast runs a much shorter schedule (for tests; its
-# accuracy is not meaningful).
+# accuracy is not meaningful). --ranks R trains every stage data-parallel on R MPI ranks
+# (launch/train.sh; the same global batches as one process).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seed=0
 workdir="$root/build/demo"
 fast=false
+ranks=1
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while (( $# )); do
@@ -24,12 +26,14 @@ while (( $# )); do
     --seed) seed="${2:?--seed needs a value}"; shift 2 ;;
     --workdir) workdir="${2:?--workdir needs a value}"; shift 2 ;;
     --fast) fast=true; shift ;;
+    --ranks) ranks="${2:?--ranks needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "quickstart.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "quickstart.sh: --seed must be a non-negative integer, got '$seed'" >&2; exit 2; }
 seed=$((10#$seed))
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || { echo "quickstart.sh: --ranks must be a positive integer, got '$ranks'" >&2; exit 2; }
 
 # The schedule (steps per stage, sizes). --fast: a smoke run of the same pipeline.
 entities=1000; disjoint=300; backbone_steps=300; router_steps=1500; joint_steps=800; eval_entities=300
@@ -44,6 +48,14 @@ work="$workdir/seed$seed"
 rm -rf "$work"
 mkdir -p "$work"
 cfg=(--config "$root/configs/tiny.toml" runtime.seed="$seed" logging.level=warning)
+# explicitlm train with the demo's config: one process, or --ranks data-parallel ranks.
+train() {
+  if (( ranks > 1 )); then
+    bash "$root/launch/train.sh" -n "$ranks" "$root/configs/tiny.toml" runtime.seed="$seed" logging.level=warning "$@"
+  else
+    "$bin" train "${cfg[@]}" "$@"
+  fi
+}
 
 echo "== 1. tiny Qwen3 (random weights, HF layout) -> $work/base-model" >&2
 "$bin" make-tiny-qwen3 --out "$work/base-model" --seed "$seed" --dtype f32 \
@@ -56,7 +68,7 @@ echo "== 2. synthetic knowledge -> $work/data" >&2
 echo "== 3. stage backbone: the question format and reading facts, on the disjoint entities only" >&2
 # Layer 0 stays as initialised: the memory reads its output, which a trained tiny layer 0 turns into
 # a large activation shared by every token (docs/demo.md).
-"$bin" train "${cfg[@]}" --stage backbone --run-dir "$work/runs/backbone" \
+train --stage backbone --run-dir "$work/runs/backbone" \
   model.qwen3_model_path="$work/base-model" data.train_path="$work/data/backbone_train.jsonl" data.format=qa \
   training.batch_size=32 training.learning_rate=3e-3 training.max_steps="$backbone_steps" \
   training.weight_decay=0 training.backbone_layers=1,2,3 | tail -n 1 >&2
@@ -67,13 +79,13 @@ mem=(model.qwen3_model_path="$backbone" model.database_init_path="$work/data/kno
      model.cache_path="$work/bank.h5")
 
 echo "== 5a. stage router: questions and facts -> their entry" >&2
-"$bin" train "${cfg[@]}" "${mem[@]}" --stage router --run-dir "$work/runs/router" \
+train "${mem[@]}" --stage router --run-dir "$work/runs/router" \
   data.train_path="$work/data/router_train.jsonl" data.format=router \
   training.batch_size=64 training.learning_rate=1e-2 training.max_steps="$router_steps" model.dropout=0 \
   | tail -n 1 >&2
 
 echo "== 5b. stage joint: counterfactual bank contents, the answer follows the bank" >&2
-"$bin" train "${cfg[@]}" "${mem[@]}" --stage joint --run-dir "$work/runs/joint" \
+train "${mem[@]}" --stage joint --run-dir "$work/runs/joint" \
   data.train_path="$work/data/memory_train.jsonl" data.format=qa training.init_from="$work/runs/router" \
   training.batch_size=32 training.learning_rate=2e-3 training.max_steps="$joint_steps" \
   training.router_weight=1.0 | tail -n 1 >&2
@@ -88,4 +100,4 @@ wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 steps=$((backbone_steps + router_steps + joint_steps))
 # The evaluation's JSON object (its "steps" is the joint run's; the demo reports all stages) plus the demo's fields.
 result=$(echo "$result" | sed -E 's/"steps":[0-9]+,//')
-echo "${result%\}},\"demo\":\"knowledge_bank\",\"steps\":$steps,\"steps_backbone\":$backbone_steps,\"steps_router\":$router_steps,\"steps_joint\":$joint_steps,\"wall_seconds\":$wall,\"workdir\":\"$work\"}"
+echo "${result%\}},\"demo\":\"knowledge_bank\",\"steps\":$steps,\"steps_backbone\":$backbone_steps,\"steps_router\":$router_steps,\"steps_joint\":$joint_steps,\"ranks\":$ranks,\"wall_seconds\":$wall,\"workdir\":\"$work\"}"

@@ -15,6 +15,11 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/parse.h"
+#include "dist/abort.h"
+#include "dist/broadcast_text.h"
+#include "dist/mpi_env.h"
+#include "dist/parallel_options.h"
+#include "dist/process_grid.h"
 #include "text/tokenizer.h"
 #include "train/trainer.h"
 
@@ -25,6 +30,46 @@ std::string default_run_dir(const Config& c) {
   const std::string stamp = utc_now("%Y%m%d-%H%M%S");
   const std::string name = c.get_string("run.name").empty() ? "train" : c.get_string("run.name");
   return "runs/" + name + "-" + c.get_string("training.stage") + "-" + stamp;
+}
+
+// What every rank runs once the options are parsed (collective over MPI_COMM_WORLD).
+int train_ranks(Config config, const std::string& tokenizer_option) {
+  dist::check_slurm_world_size();
+  dist::ProcessGrid grid(dist::ParallelOptions::from_config(config), MPI_COMM_WORLD, torch::kCPU);
+  // Rank 0 names the run directory (the default carries a time stamp each rank would read differently).
+  if (config.get_string("run.dir").empty()) {
+    const std::string dir = dist::broadcast_string(grid.world(), grid.rank() == 0 ? default_run_dir(config) : "", 0);
+    config.set("run.dir", dir, "explicitlm train default");
+  }
+  keep_freed_memory_for_reuse();  // large per-step temporaries: see core/allocator.h
+  Runtime rt = start_runtime("train", std::move(config));
+  const Config& c = rt.config;
+  if (grid.world().size() > 1) {
+    ELM_LOG(info) << "data parallel: " << grid.dp().size() << " ranks (" << grid.dp().backend() << "), "
+                  << c.get_string("parallel.bank_sharding") << " bank sharding";
+  }
+
+  const std::string model_dir = c.get_string("model.qwen3_model_path");
+  ELM_CHECK(!model_dir.empty(), "explicitlm train: model.qwen3_model_path is not set");
+  const std::string tok_path = resolve_tokenizer_path(tokenizer_option, model_dir);
+  ELM_CHECK(!tok_path.empty(), "explicitlm train: no tokenizer (pass --tokenizer or run tools/setup.sh)");
+  const text::Tokenizer tokenizer = text::Tokenizer::load(tok_path);
+
+  train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer, &grid.dp());
+  if (grid.rank() != 0) return 0;
+  nlohmann::json summary = {{"stage", c.get_string("training.stage")},
+                            {"run_dir", rt.run_dir},
+                            {"ranks", grid.world().size()},
+                            {"steps", r.steps},
+                            {"resumed_from", r.resumed_from},
+                            {"first_loss", r.first_loss},
+                            {"last_loss", r.last_loss},
+                            {"checkpoint", r.checkpoint},
+                            {"wall_seconds", r.wall_seconds}};
+  if (!r.backbone_dir.empty()) summary["backbone_dir"] = r.backbone_dir;
+  if (!r.eval.is_null()) summary["eval"] = r.eval;
+  std::cout << summary.dump() << std::endl;
+  return 0;
 }
 
 }  // namespace
@@ -57,30 +102,16 @@ int run_train(const Args& args) {
   if (auto v = parser.maybe("--stage")) config.set("training.stage", *v, cli);
   if (auto v = parser.maybe("--run-dir")) config.set("run.dir", *v, cli);
   if (auto v = parser.maybe("--resume")) config.set("checkpoint.resume", *v, cli);
-  if (config.get_string("run.dir").empty()) config.set("run.dir", default_run_dir(config), "explicitlm train default");
-  keep_freed_memory_for_reuse();  // large per-step temporaries: see core/allocator.h
-  Runtime rt = start_runtime("train", std::move(config));
-  const Config& c = rt.config;
 
-  const std::string model_dir = c.get_string("model.qwen3_model_path");
-  ELM_CHECK(!model_dir.empty(), "explicitlm train: model.qwen3_model_path is not set");
-  const std::string tok_path = resolve_tokenizer_path(parser.get_or("--tokenizer", ""), model_dir);
-  ELM_CHECK(!tok_path.empty(), "explicitlm train: no tokenizer (pass --tokenizer or run tools/setup.sh)");
-  const text::Tokenizer tokenizer = text::Tokenizer::load(tok_path);
-
-  train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer);
-  nlohmann::json summary = {{"stage", c.get_string("training.stage")},
-                            {"run_dir", rt.run_dir},
-                            {"steps", r.steps},
-                            {"resumed_from", r.resumed_from},
-                            {"first_loss", r.first_loss},
-                            {"last_loss", r.last_loss},
-                            {"checkpoint", r.checkpoint},
-                            {"wall_seconds", r.wall_seconds}};
-  if (!r.backbone_dir.empty()) summary["backbone_dir"] = r.backbone_dir;
-  if (!r.eval.is_null()) summary["eval"] = r.eval;
-  std::cout << summary.dump() << std::endl;
-  return 0;
+  // One process or many (mpirun / srun): the same code; a single process is a world of one.
+  dist::MpiEnvironment mpi;
+  try {
+    return train_ranks(config, parser.get_or("--tokenizer", ""));
+  } catch (const std::exception& e) {
+    // Other ranks would wait forever in their next collective: end the whole job from here.
+    if (mpi.world_size() > 1) dist::abort_all(e.what());
+    throw;
+  }
 }
 
 }  // namespace elm::app

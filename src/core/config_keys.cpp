@@ -168,6 +168,9 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_string("parallel.backend", "auto",
                    "Communication backend: auto (NCCL for CUDA tensors when built with NCCL, else MPI), mpi or nccl")
             .one_of({"auto", "mpi", "nccl"}));
+  s.add(key_string("parallel.bank_sharding", "block",
+                   "Which bank entries each rank of a DP group holds: block (contiguous ranges) or cyclic (index % g)")
+            .one_of({"block", "cyclic"}));
 }
 
 }  // namespace elm

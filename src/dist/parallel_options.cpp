@@ -30,6 +30,7 @@ ParallelOptions ParallelOptions::from_config(const Config& c) {
   o.timeout_seconds = c.get_float("parallel.timeout_seconds");
   o.bucket_mb = c.get_float("parallel.bucket_mb");
   o.backend = parse_backend(c.get_string("parallel.backend"));
+  o.bank_sharding = parse_sharding(c.get_string("parallel.bank_sharding"));
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "dist/bank_sharding.h"
 #include "dist/communicator.h"
 
 namespace elm {
@@ -23,6 +24,7 @@ struct ParallelOptions {
   double timeout_seconds = 600.0;  // deadline of one blocking communication
   double bucket_mb = 25.0;         // all-reduce bucket size in MiB
   Backend backend = Backend::automatic;
+  BankSharding bank_sharding = BankSharding::kBlock;  // which bank rows each DP rank holds
 
   static ParallelOptions from_config(const Config& config);
 

@@ -384,45 +384,78 @@ BankTable read_bank_table(const std::string& path, int64_t first, int64_t count,
   return t;
 }
 
-MemoryBank load_or_build_bank(const std::string& cache_path, const std::string& kb_path,
-                              const text::Tokenizer& tokenizer, int64_t num_entries, int64_t entry_length,
-                              bool recompute, bool* reused) {
-  if (reused) *reused = false;
-  checked_grid_side(num_entries);
+namespace {
+
+// Why the bank file at cache_path cannot serve (N, L, pad id, tokenizer, knowledge base), or ""
+// when it can. Reading only its attributes, never its rows.
+std::string cache_problem(const std::string& cache_path, const std::string& kb_path, const text::Tokenizer& tokenizer,
+                          int64_t num_entries, int64_t entry_length) {
   const int64_t pad_id = default_pad_id(tokenizer);
   std::error_code ec;
   const bool have_kb = !kb_path.empty() && fs::exists(kb_path, ec);
-  const std::string kb_fp = have_kb ? fingerprint_file(kb_path) : "";
-
-  if (!cache_path.empty() && !recompute && fs::exists(cache_path, ec)) {
-    try {
-      const BankInfo info = read_bank_info(cache_path);
-      std::string why;
-      if (info.num_entries != num_entries) why = str_cat("knowledge_num ", info.num_entries, " != ", num_entries);
-      else if (info.entry_length != entry_length) why = str_cat("knowledge_length ", info.entry_length, " != ", entry_length);
-      else if (info.meta.pad_id != pad_id) why = str_cat("pad id ", info.meta.pad_id, " != ", pad_id);
-      else if (info.meta.tokenizer_fingerprint != fingerprint_file(tokenizer.path())) why = "the tokenizer changed";
-      else if (have_kb && info.meta.source_fingerprint != kb_fp) why = "the knowledge base changed";
-      if (why.empty()) {
-        MemoryBank bank = load_bank(cache_path, tokenizer.vocab_size());
-        ELM_LOG(info) << "memory bank: reusing " << cache_path << " (" << num_entries << " x " << entry_length << ")";
-        if (reused) *reused = true;
-        return bank;
-      }
-      ELM_LOG(info) << "memory bank: rebuilding " << cache_path << ": " << why;
-    } catch (const Error& e) {
-      ELM_LOG(warning) << "memory bank: cannot reuse " << cache_path << " (" << e.what() << "); rebuilding";
-    }
+  try {
+    const BankInfo info = read_bank_info(cache_path);
+    if (info.num_entries != num_entries) return str_cat("knowledge_num ", info.num_entries, " != ", num_entries);
+    if (info.entry_length != entry_length) return str_cat("knowledge_length ", info.entry_length, " != ", entry_length);
+    if (info.meta.pad_id != pad_id) return str_cat("pad id ", info.meta.pad_id, " != ", pad_id);
+    if (info.meta.tokenizer_fingerprint != fingerprint_file(tokenizer.path())) return "the tokenizer changed";
+    if (have_kb && info.meta.source_fingerprint != fingerprint_file(kb_path)) return "the knowledge base changed";
+  } catch (const Error& e) {
+    return str_cat("cannot reuse it (", e.what(), ")");
   }
+  return "";
+}
+
+MemoryBank build_from_kb(const std::string& cache_path, const std::string& kb_path, const text::Tokenizer& tokenizer,
+                         int64_t num_entries, int64_t entry_length) {
   ELM_CHECK(!kb_path.empty(), "no knowledge base to build the memory bank from: set model.database_init_path");
   const KnowledgeBase kb = read_knowledge_base(kb_path);
-  MemoryBank bank = build_bank(kb.facts, tokenizer, num_entries, entry_length, pad_id, BankSource{kb_path, kb_fp});
+  MemoryBank bank = build_bank(kb.facts, tokenizer, num_entries, entry_length, default_pad_id(tokenizer),
+                               BankSource{kb_path, fingerprint_file(kb_path)});
   if (!cache_path.empty()) {
     save_bank(cache_path, bank);
     ELM_LOG(info) << "memory bank: built " << cache_path << " from " << kb_path << " (" << kb.facts.size()
                   << " facts, " << num_entries << " x " << entry_length << ")";
   }
   return bank;
+}
+
+// Whether cache_path can be reused as it is (logging why not).
+bool reusable(const std::string& cache_path, const std::string& kb_path, const text::Tokenizer& tokenizer,
+              int64_t num_entries, int64_t entry_length, bool recompute) {
+  std::error_code ec;
+  if (cache_path.empty() || recompute || !fs::exists(cache_path, ec)) return false;
+  const std::string why = cache_problem(cache_path, kb_path, tokenizer, num_entries, entry_length);
+  if (!why.empty()) ELM_LOG(info) << "memory bank: rebuilding " << cache_path << ": " << why;
+  return why.empty();
+}
+
+}  // namespace
+
+MemoryBank load_or_build_bank(const std::string& cache_path, const std::string& kb_path,
+                              const text::Tokenizer& tokenizer, int64_t num_entries, int64_t entry_length,
+                              bool recompute, bool* reused) {
+  if (reused) *reused = false;
+  checked_grid_side(num_entries);
+  if (reusable(cache_path, kb_path, tokenizer, num_entries, entry_length, recompute)) {
+    MemoryBank bank = load_bank(cache_path, tokenizer.vocab_size());
+    ELM_LOG(info) << "memory bank: reusing " << cache_path << " (" << num_entries << " x " << entry_length << ")";
+    if (reused) *reused = true;
+    return bank;
+  }
+  return build_from_kb(cache_path, kb_path, tokenizer, num_entries, entry_length);
+}
+
+bool ensure_bank_file(const std::string& cache_path, const std::string& kb_path, const text::Tokenizer& tokenizer,
+                      int64_t num_entries, int64_t entry_length, bool recompute) {
+  ELM_CHECK(!cache_path.empty(), "ensure_bank_file: no bank file path");
+  checked_grid_side(num_entries);
+  if (reusable(cache_path, kb_path, tokenizer, num_entries, entry_length, recompute)) {
+    ELM_LOG(info) << "memory bank: reusing " << cache_path << " (" << num_entries << " x " << entry_length << ")";
+    return true;
+  }
+  build_from_kb(cache_path, kb_path, tokenizer, num_entries, entry_length);
+  return false;
 }
 
 std::vector<int32_t> set_entry(const std::string& path, int64_t index, const std::string& text,

@@ -120,6 +120,12 @@ MemoryBank load_or_build_bank(const std::string& cache_path, const std::string& 
                               const text::Tokenizer& tokenizer, int64_t num_entries, int64_t entry_length,
                               bool recompute, bool* reused = nullptr);
 
+// Makes sure `cache_path` holds the bank load_or_build_bank would return, without loading its rows
+// when it is current (a sharded bank's ranks then read their own rows from it). Returns whether the
+// file was reused (else it was built from kb_path).
+bool ensure_bank_file(const std::string& cache_path, const std::string& kb_path, const text::Tokenizer& tokenizer,
+                      int64_t num_entries, int64_t entry_length, bool recompute);
+
 // Replaces entry `index` of the bank file with `text` (tokenised as build_bank does), atomically:
 // the file is copied to PATH.tmp, the copy edited and fsynced, then renamed over PATH, so a crash
 // leaves either the old or the new file. The tokenizer must be the one the bank was built with

@@ -94,11 +94,15 @@ std::vector<std::pair<std::string, torch::Tensor>> ExplicitLM::named_state() con
 }
 
 ExplicitLMOutput ExplicitLM::forward(const torch::Tensor& ids, const ExplicitForwardOptions& options) {
+  ELM_CHECK(options.row_seeds.empty() || (ids.dim() == 2 && static_cast<int64_t>(options.row_seeds.size()) == ids.size(0)),
+            "ExplicitLM: ", options.row_seeds.size(), " row seeds for a batch of ", ids.dim() == 2 ? ids.size(0) : -1,
+            " rows (input_ids ", ids.sizes(), ")");
   ExplicitLMOutput result;
   std::map<int64_t, PoolState> next_pooling;
   MemoryStepOptions step;
   step.force_zero_alpha = options.force_zero_alpha || force_zero_alpha_;
   step.generator = selection_generator_;
+  step.row_seeds = options.row_seeds;
   const torch::Tensor& table = backbone_->weights().embed_tokens;
 
   model::ForwardOptions fo;

@@ -56,6 +56,12 @@ struct ExplicitForwardOptions {
   ExplicitLMCache* cache = nullptr;
   model::LogitsMode logits = model::LogitsMode::kAll;
   bool force_zero_alpha = false;  // alpha = 0 in every memory layer for this call (also see set_force_zero_alpha)
+  // One seed per batch row (size B, else an elm::Error). Empty: training noise comes from the
+  // selection generator (set_selection_seed) and torch::dropout. Set: every random draw of the
+  // memory layers in training (Gumbel noise, router and fusion dropout) comes from per-row streams
+  // (row_random.h), so a row's noise is the same in any batch, at any position, with any padding:
+  // data-parallel ranks reproduce one process. Derive a row's seed from its example and the step.
+  std::vector<uint64_t> row_seeds;
 };
 
 struct ExplicitLMOutput {
@@ -99,7 +105,8 @@ class ExplicitLM {
   bool is_training() const { return root_->is_training(); }
   void set_force_zero_alpha(bool on) { force_zero_alpha_ = on; }
   bool force_zero_alpha() const { return force_zero_alpha_; }
-  // Seeds the generator of the training selection's Gumbel noise.
+  // Seeds the generator of the training selection's Gumbel noise (unused when a forward call
+  // passes row_seeds).
   void set_selection_seed(uint64_t seed);
 
  private:

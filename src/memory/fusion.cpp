@@ -17,9 +17,11 @@ GatedMemoryFusionImpl::GatedMemoryFusionImpl(const FusionOptions& o, at::Generat
   }
 }
 
-torch::Tensor GatedMemoryFusionImpl::fuse(const torch::Tensor& h_mem, const torch::Tensor& selected) {
+torch::Tensor GatedMemoryFusionImpl::fuse(const torch::Tensor& h_mem, const torch::Tensor& selected,
+                                        const RowRandom* random) {
   auto x = torch::cat({h_mem, selected}, -1);
   auto y = down_proj->forward(torch::silu(gate_proj->forward(x)) * up_proj->forward(x));
+  if (random) return random->dropout(y, options_.dropout, is_training(), row_stream::kFusionDropout);
   return torch::dropout(y, options_.dropout, is_training());
 }
 
@@ -32,11 +34,12 @@ torch::Tensor GatedMemoryFusionImpl::alpha(const torch::Tensor& similarity) {
 
 FusionOutput GatedMemoryFusionImpl::forward(const torch::Tensor& h, const torch::Tensor& h_mem,
                                             const torch::Tensor& selected, const torch::Tensor& similarity,
-                                            bool force_zero_alpha, const torch::Tensor& active) {
+                                            bool force_zero_alpha, const torch::Tensor& active,
+                                            const RowRandom* random) {
   ELM_CHECK(h.sizes() == h_mem.sizes() && h.sizes() == selected.sizes(), "fusion: h ", h.sizes(), ", h_mem ",
             h_mem.sizes(), " and selected ", selected.sizes(), " must have the same shape");
   FusionOutput out;
-  out.fusion_out = fuse(h_mem, selected);
+  out.fusion_out = fuse(h_mem, selected, random);
   if (force_zero_alpha) {
     // Exactly the backbone, even if the fusion output overflowed (0 * inf would be NaN).
     out.alpha = torch::zeros_like(similarity);

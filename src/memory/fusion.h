@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include "memory/projection.h"
+#include "memory/row_random.h"
 
 namespace elm::memory {
 
@@ -35,16 +36,17 @@ class GatedMemoryFusionImpl : public torch::nn::Module {
  public:
   GatedMemoryFusionImpl(const FusionOptions& options, at::Generator gen);
 
-  // h_mem, selected [..., d] -> fusion_out [..., d] (dropout in training mode).
-  torch::Tensor fuse(const torch::Tensor& h_mem, const torch::Tensor& selected);
+  // h_mem, selected [..., d] -> fusion_out [..., d] (dropout in training mode). random (optional):
+  // the dropout mask comes from its stream row_stream::kFusionDropout (inputs [B, T, d]).
+  torch::Tensor fuse(const torch::Tensor& h_mem, const torch::Tensor& selected, const RowRandom* random = nullptr);
   // similarity [...] -> alpha [...]
   torch::Tensor alpha(const torch::Tensor& similarity);
   // h is the backbone's hidden state (any float dtype); the rest float32 (or double in tests).
   // force_zero_alpha: alpha = 0 and the output is h itself. active [...] (bool, optional): tokens
-  // that read a bank entry; alpha is 0 elsewhere.
+  // that read a bank entry; alpha is 0 elsewhere. random: as for fuse().
   FusionOutput forward(const torch::Tensor& h, const torch::Tensor& h_mem, const torch::Tensor& selected,
                        const torch::Tensor& similarity, bool force_zero_alpha = false,
-                       const torch::Tensor& active = {});
+                       const torch::Tensor& active = {}, const RowRandom* random = nullptr);
 
   bool low_rank() const { return options_.rank > 0; }
   const FusionOptions& options() const { return options_; }

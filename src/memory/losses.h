@@ -25,6 +25,13 @@ torch::Tensor router_soft_label_loss(const torch::Tensor& half_logits1, const to
                                      const torch::Tensor& target_indices, const torch::Tensor& target_scores,
                                      double temperature = 1.0);
 
+// The denominators of the means above: how many items each averages (0 when none; the losses then
+// are 0). Data-parallel training sums them over ranks to weigh each rank's mean into the mean over
+// the whole global batch (train/step_losses.h).
+int64_t similarity_count(const torch::Tensor& selected_similarity, const torch::Tensor& token_valid = {});
+int64_t diversity_pair_count(const torch::Tensor& candidate_valid, const torch::Tensor& token_valid = {});
+int64_t router_query_count(const torch::Tensor& target_indices);
+
 // Mean of scalar losses (one per memory layer); a zero scalar when the list is empty.
 torch::Tensor mean_over_layers(const std::vector<torch::Tensor>& losses);
 

@@ -25,10 +25,12 @@ MemoryLayerImpl::MemoryLayerImpl(const MemoryConfig& config, int64_t layer, at::
   if (config.selection == SelectionMode::kLearned) matcher = register_module("matcher", ContentMatcher(d, init));
   if (config.pooling == QueryPooling::kWeightedPrefix) {
     // Zero scores: every position weighs sigmoid(0) = 1/2, so training starts from causal_prefix.
-    pool_score = register_module("pool_score", torch::nn::Linear(torch::nn::LinearOptions(d, 1)));
+    // No bias: while every score is equal a shared shift cannot change the weights, so its gradient
+    // is exactly zero and Adam would turn rounding noise into full-size steps (+-lr), different in
+    // every summation order (threads, data-parallel ranks).
+    pool_score = register_module("pool_score", torch::nn::Linear(torch::nn::LinearOptions(d, 1).bias(false)));
     torch::NoGradGuard no_grad;
     pool_score->weight.zero_();
-    pool_score->bias.zero_();
   }
   if (config.normalize_selected) selected_norm = register_module("selected_norm", RMSNorm(d, config.rms_norm_eps));
   FusionOptions fo;
@@ -55,10 +57,24 @@ MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::
   MemoryLayerOutput out;
   out.layer = layer_;
   out.token_valid = token_valid.to(h.device(), torch::kBool);
+  // Per-row noise (training only): scoped by the decoder layer so layers draw differently.
+  c10::optional<RowRandom> random;
+  if (!options.row_seeds.empty() && is_training()) {
+    ELM_CHECK(static_cast<int64_t>(options.row_seeds.size()) == h.size(0), "memory layer ", layer_, ": ",
+              options.row_seeds.size(), " row seeds for a batch of ", h.size(0), " rows");
+    random = RowRandom(options.row_seeds, out.token_valid).scoped(static_cast<uint64_t>(layer_));
+  }
+  // sequence_mean routes one query per row ([B, 1, d], the same at every position): its dropout
+  // takes one draw per row whatever T is, so the router's noise is independent of the padding.
+  c10::optional<RowRandom> router_random;
+  if (random) {
+    router_random = config_.pooling == QueryPooling::kSequenceMean ? random->one_position_per_row() : *random;
+  }
+  const RowRandom* router_rr = router_random ? &*router_random : nullptr;
   RouterOutput routed;
   if (config_.pooling == QueryPooling::kSequenceMean && query.size(1) > 1) {
     // Every position has the same query: route one per sequence and broadcast.
-    routed = router->forward(query.narrow(1, 0, 1));
+    routed = router->forward(query.narrow(1, 0, 1), router_rr);
     const int64_t T = query.size(1);
     auto widen = [T](const torch::Tensor& t) {
       auto shape = t.sizes().vec();
@@ -70,7 +86,8 @@ MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::
     routed.logits = widen(routed.logits);
     routed.half_logits = {widen(routed.half_logits[0]), widen(routed.half_logits[1])};
   } else {
-    routed = router->forward(query);
+    // T == 0: nothing to route or draw (sequence_mean's one-position stream would not fit).
+    routed = router->forward(query, query.size(1) > 0 ? router_rr : nullptr);
   }
   out.candidate_indices = routed.indices;
   out.candidate_scores = routed.scores;
@@ -94,6 +111,7 @@ MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::
   so.training = is_training();
   so.temperature = config_.gumbel_temperature;
   so.generator = options.generator;
+  if (random && so.training) so.noise = random->gumbel(row_stream::kGumbel, logits.sizes(), logits.scalar_type(), logits.device());
   Selection sel = select_candidates(logits, out.candidate_valid, so);
   out.selection_weights = sel.weights;
   out.selected_indices = out.candidate_indices.gather(-1, sel.positions.clamp_min(0)).masked_fill(sel.positions.lt(0), -1);
@@ -102,7 +120,8 @@ MemoryLayerOutput MemoryLayerImpl::forward(const torch::Tensor& h, const torch::
   out.similarity = (sel.weights * cosine).sum(-1);
   if (selected_norm) selected = selected_norm->forward(selected);
   FusionOutput fused =
-      fusion->forward(h, h_mem, selected, out.similarity, options.force_zero_alpha, sel.any_valid & out.token_valid);
+      fusion->forward(h, h_mem, selected, out.similarity, options.force_zero_alpha, sel.any_valid & out.token_valid,
+                      random ? &*random : nullptr);
   out.hidden = fused.hidden;
   out.alpha = fused.alpha;
   out.similarity_loss = similarity_loss(out.similarity, out.token_valid);

@@ -7,6 +7,7 @@
 // (memory.normalize_selected) and pool_score (memory.query_pooling = weighted_prefix).
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -15,6 +16,7 @@
 #include "memory/memory_config.h"
 #include "memory/rms_norm.h"
 #include "memory/router.h"
+#include "memory/row_random.h"
 #include "memory/selection.h"
 
 namespace elm::memory {
@@ -38,6 +40,11 @@ struct MemoryLayerOutput {
 struct MemoryStepOptions {
   bool force_zero_alpha = false;
   c10::optional<at::Generator> generator;  // Gumbel noise in training (default generator if unset)
+  // One seed per batch row (empty: the generator above and torch::dropout). When set, every draw
+  // in training (Gumbel noise, router and fusion dropout) comes from RowRandom(row_seeds,
+  // token_valid).scoped(layer), so a row's noise does not depend on the rest of the batch, its
+  // position in it or the padding (row_random.h).
+  std::vector<uint64_t> row_seeds;
 };
 
 class MemoryLayerImpl : public torch::nn::Module {
@@ -64,7 +71,7 @@ class MemoryLayerImpl : public torch::nn::Module {
   MemoryGate router{nullptr};
   ContentMatcher matcher{nullptr};  // memory.selection = learned
   RMSNorm selected_norm{nullptr};   // memory.normalize_selected
-  torch::nn::Linear pool_score{nullptr};  // memory.query_pooling = weighted_prefix: Linear(d, 1), zero-initialised
+  torch::nn::Linear pool_score{nullptr};  // memory.query_pooling = weighted_prefix: Linear(d, 1) without bias, zero-initialised
   GatedMemoryFusion fusion{nullptr};
 
  private:

@@ -14,8 +14,9 @@ RouterBlockImpl::RouterBlockImpl(int64_t dim, int64_t rank, double dropout, at::
   fc2 = register_module("fc2", Projection(2 * dim, dim, rank, true, gen));
 }
 
-torch::Tensor RouterBlockImpl::forward(const torch::Tensor& x) {
+torch::Tensor RouterBlockImpl::forward(const torch::Tensor& x, const RowRandom* random, uint64_t stream) {
   auto y = fc2->forward(torch::gelu(fc1->forward(norm->forward(x))));
+  if (random) return x + random->dropout(y, dropout_, is_training(), stream);
   return x + torch::dropout(y, dropout_, is_training());
 }
 
@@ -53,9 +54,11 @@ torch::Tensor MemoryGateImpl::normalized_keys() const {
   return F::normalize(keys, F::NormalizeFuncOptions().p(2).dim(-1));
 }
 
-torch::Tensor MemoryGateImpl::query(const torch::Tensor& x) {
+torch::Tensor MemoryGateImpl::query(const torch::Tensor& x, const RowRandom* random) {
   auto q = query_proj->forward(x);
-  for (const auto& block : *blocks) q = block->as<RouterBlockImpl>()->forward(q);
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    q = blocks->at<RouterBlockImpl>(i).forward(q, random, row_stream::router_dropout(static_cast<int64_t>(i)));
+  }
   return out_proj->forward(out_norm->forward(q));
 }
 
@@ -93,10 +96,10 @@ RouterOutput product_key_search(const torch::Tensor& q, const torch::Tensor& key
   return out;
 }
 
-RouterOutput MemoryGateImpl::forward(const torch::Tensor& x) {
+RouterOutput MemoryGateImpl::forward(const torch::Tensor& x, const RowRandom* random) {
   ELM_CHECK(x.dim() >= 1 && x.size(-1) == options_.hidden_size, "router: queries must be [..., ",
             options_.hidden_size, "], got ", x.sizes());
-  return product_key_search(query(x), keys, scale(), options_.num_candidates_internal, options_.num_candidates);
+  return product_key_search(query(x, random), keys, scale(), options_.num_candidates_internal, options_.num_candidates);
 }
 
 torch::Tensor load_router_keys(const std::string& path, int64_t layer, int64_t knowledge_num, int64_t knowledge_dim) {

@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "memory/projection.h"
+#include "memory/row_random.h"
 
 namespace elm::memory {
 
@@ -47,7 +48,9 @@ struct RouterOutput {
 class RouterBlockImpl : public torch::nn::Module {
  public:
   RouterBlockImpl(int64_t dim, int64_t rank, double dropout, at::Generator gen);
-  torch::Tensor forward(const torch::Tensor& x);
+  // random (optional, training): draw the dropout mask from its stream `stream` (per row, see
+  // row_random.h) instead of the global generator; x is then [B, T, d] with T = random->length().
+  torch::Tensor forward(const torch::Tensor& x, const RowRandom* random = nullptr, uint64_t stream = 0);
   torch::nn::LayerNorm norm{nullptr};
   Projection fc1{nullptr}, fc2{nullptr};
 
@@ -61,9 +64,11 @@ class MemoryGateImpl : public torch::nn::Module {
   MemoryGateImpl(const RouterOptions& options, at::Generator gen);
 
   // x [..., d] -> query [..., knowledge_dim] (before the split and normalisation).
-  torch::Tensor query(const torch::Tensor& x);
-  // x [..., d] (any leading shape) -> candidates for every query.
-  RouterOutput forward(const torch::Tensor& x);
+  // random (optional): block i's dropout comes from random's stream row_stream::router_dropout(i);
+  // x must then be [B, T, d] matching random's [B, T].
+  torch::Tensor query(const torch::Tensor& x, const RowRandom* random = nullptr);
+  // x [..., d] (any leading shape) -> candidates for every query. random: as for query().
+  RouterOutput forward(const torch::Tensor& x, const RowRandom* random = nullptr);
 
   // exp(logit_scale) clamped at kMaxScale (a 0-dim tensor with gradient).
   torch::Tensor scale() const;

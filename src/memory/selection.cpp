@@ -21,10 +21,13 @@ torch::Tensor candidate_cosine(const torch::Tensor& x, const torch::Tensor& cand
 
 torch::Tensor gumbel_noise(at::IntArrayRef shape, torch::ScalarType dtype, torch::Device device,
                            const c10::optional<at::Generator>& generator) {
-  const double tiny = dtype == torch::kDouble ? 1e-300 : 1e-30;
-  auto u = torch::rand(shape, generator, torch::TensorOptions().dtype(dtype)).clamp_min(tiny);
-  auto g = -torch::log(-torch::log(u).clamp_max(-tiny));
-  return g.to(device);
+  return gumbel_from_uniform(torch::rand(shape, generator, torch::TensorOptions().dtype(dtype))).to(device);
+}
+
+torch::Tensor gumbel_from_uniform(const torch::Tensor& uniform) {
+  const double tiny = uniform.scalar_type() == torch::kDouble ? 1e-300 : 1e-30;
+  auto u = uniform.clamp_min(tiny);
+  return -torch::log(-torch::log(u).clamp_max(-tiny));
 }
 
 Selection select_candidates(const torch::Tensor& logits, const torch::Tensor& valid_in, const SelectionOptions& o) {

@@ -23,6 +23,9 @@ torch::Tensor candidate_cosine(const torch::Tensor& x, const torch::Tensor& cand
 // default generator when undefined) in `dtype`, then moved to `device`.
 torch::Tensor gumbel_noise(at::IntArrayRef shape, torch::ScalarType dtype, torch::Device device,
                            const c10::optional<at::Generator>& generator);
+// -log(-log U) for uniforms U in [0, 1), clamped so that U = 0 (or 1) still gives a finite value
+// (shared by gumbel_noise and RowRandom::gumbel).
+torch::Tensor gumbel_from_uniform(const torch::Tensor& u);
 
 struct SelectionOptions {
   int64_t num_selected = 1;  // k
@@ -31,6 +34,7 @@ struct SelectionOptions {
   bool hard = true;          // training only: false returns the soft Gumbel-softmax weights (no straight-through)
   c10::optional<at::Generator> generator;
   torch::Tensor noise;       // training only: use this Gumbel noise [..., C] instead of drawing it
+                             // (e.g. RowRandom::gumbel, independent of the batch's partition)
 };
 
 struct Selection {

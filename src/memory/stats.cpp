@@ -56,6 +56,28 @@ void RetrievalStats::reset() {
   }
 }
 
+void RetrievalStats::sum_over_ranks(const std::function<void(torch::Tensor&)>& sum) {
+  std::vector<torch::Tensor> counts;
+  std::vector<double> scalars;
+  for (auto& [l, a] : layers_) {
+    counts.push_back(a.counts);
+    scalars.push_back(static_cast<double>(a.tokens));
+    scalars.push_back(a.alpha_sum);
+  }
+  if (counts.empty()) return;
+  auto packed = torch::stack(counts);  // [layers, N] int64
+  auto values = torch::tensor(scalars, torch::kFloat64);
+  sum(packed);
+  sum(values);
+  int64_t i = 0;
+  for (auto& [l, a] : layers_) {
+    a.counts = packed[i].clone();
+    a.tokens = static_cast<int64_t>(values[2 * i].item<double>());
+    a.alpha_sum = values[2 * i + 1].item<double>();
+    ++i;
+  }
+}
+
 std::vector<LayerRetrievalStats> RetrievalStats::summary(int64_t hot_k) const {
   std::vector<LayerRetrievalStats> out;
   for (const auto& [layer, a] : layers_) {

@@ -3,6 +3,7 @@
 // entries selected at least once), hot entries (most selected), dead entries (never selected),
 // selection entropy and mean alpha (over real tokens).
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -40,6 +41,10 @@ class RetrievalStats {
   std::string to_jsonl(int64_t hot_k = 10) const;
   const torch::Tensor& counts(int64_t layer) const;  // [N] int64
   void reset();
+  // Sums the statistics of several processes (data-parallel evaluation): every accumulator is
+  // packed into one int64 counts tensor and one float64 tensor, and `sum_over_ranks` replaces each
+  // by its sum over the ranks in place (a collective: every rank calls this with the same layers).
+  void sum_over_ranks(const std::function<void(torch::Tensor&)>& sum_over_ranks);
 
  private:
   struct Acc {

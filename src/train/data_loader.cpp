@@ -32,15 +32,19 @@ std::vector<std::int64_t> DataLoader::peek_indices() const {
 }
 
 bool DataLoader::next(Batch* out) {
+  *out = collate(*data_, next_indices(), pad_id_);
+  return true;
+}
+
+std::vector<std::int64_t> DataLoader::next_indices() {
   std::vector<std::int64_t> idx = peek_indices();
-  *out = collate(*data_, idx, pad_id_);
   cursor_.position += static_cast<std::int64_t>(idx.size());
   if (cursor_.position >= data_->size()) {
     cursor_.position = 0;
     ++cursor_.epoch;
     enter_epoch(cursor_.epoch);
   }
-  return true;
+  return idx;
 }
 
 std::int64_t DataLoader::batches_per_epoch() const {

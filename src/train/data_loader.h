@@ -26,6 +26,9 @@ class DataLoader {
   // Fills *out with the next batch and advances the cursor (to {epoch + 1, 0} after an epoch's last
   // batch). Always succeeds: the caller stops by cursor().epoch or by step count.
   bool next(Batch* out);
+  // The dataset indices of the next batch, advancing like next() (data parallelism: every rank
+  // takes the same global batch and collates its own rows of it).
+  std::vector<std::int64_t> next_indices();
   // The dataset indices of the next batch, without advancing.
   std::vector<std::int64_t> peek_indices() const;
 

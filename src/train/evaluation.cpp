@@ -13,15 +13,15 @@
 namespace elm::train {
 
 LmEval evaluate_lm(memory::ExplicitLM* lm, const model::Qwen3Model& backbone, const Dataset& data,
-                   int64_t batch_size, int64_t max_examples, int32_t pad_id) {
+                   int64_t batch_size, int64_t first, int64_t end, int32_t pad_id) {
   ELM_CHECK(batch_size >= 1, "evaluate_lm: batch size must be >= 1");
   torch::NoGradGuard no_grad;
   const bool was_training = lm && lm->is_training();
   if (lm) lm->eval();
-  const int64_t n = max_examples > 0 ? std::min(max_examples, data.size()) : data.size();
+  const int64_t n = std::min(end, data.size());
   LmEval out;
   double loss_sum = 0;
-  for (int64_t begin = 0; begin < n; begin += batch_size) {
+  for (int64_t begin = std::max<int64_t>(0, first); begin < n; begin += batch_size) {
     std::vector<int64_t> idx;
     for (int64_t i = begin; i < std::min(n, begin + batch_size); ++i) idx.push_back(i);
     Batch b = collate(data, idx, pad_id);
@@ -158,6 +158,8 @@ QaEval evaluate_qa(memory::ExplicitLM* lm, const model::Qwen3Model& backbone, co
   if (lm && was_training) lm->train();
   out.questions = static_cast<int64_t>(items.size());
   if (out.questions > 0) out.accuracy = static_cast<double>(out.correct) / static_cast<double>(out.questions);
+  out.targeted = targeted;
+  out.alpha_rows = alpha_rows;
   if (targeted > 0) {
     out.recall_at_k = recall_sum / static_cast<double>(targeted);
     out.hit_rate = hit_sum / static_cast<double>(targeted);

@@ -29,9 +29,9 @@ struct LmEval {
   int64_t examples = 0;
 };
 
-// max_examples 0 = all. lm == nullptr evaluates the backbone alone.
+// Examples [begin, end) of `data` (end clamped to its size). lm == nullptr evaluates the backbone alone.
 LmEval evaluate_lm(memory::ExplicitLM* lm, const model::Qwen3Model& backbone, const Dataset& data,
-                   int64_t batch_size, int64_t max_examples, int32_t pad_id);
+                   int64_t batch_size, int64_t begin, int64_t end, int32_t pad_id);
 
 struct QaItem {
   std::string prompt;  // generation starts right after it
@@ -54,6 +54,8 @@ struct QaEval {
   double recall_at_k = std::numeric_limits<double>::quiet_NaN();
   double hit_rate = std::numeric_limits<double>::quiet_NaN();
   double alpha = std::numeric_limits<double>::quiet_NaN();  // mean alpha at the last prompt token
+  int64_t targeted = 0;    // questions that recall_at_k and hit_rate average (memory models, index >= 0)
+  int64_t alpha_rows = 0;  // questions that alpha averages
   std::vector<std::string> generated;  // per item, decoded new tokens
   std::vector<bool> judged;            // per item
 };

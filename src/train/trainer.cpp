@@ -2,13 +2,18 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <optional>
+#include <set>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "dist/broadcast_text.h"
+#include "dist/parallel_options.h"
+#include "dist/sharded_bank_loader.h"
 #include "memory/bank.h"
 #include "memory/explicit_lm.h"
 #include "memory/memory_config.h"
@@ -19,9 +24,10 @@
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
 #include "train/data_loader.h"
+#include "train/data_parallel.h"
 #include "train/data_options.h"
 #include "train/dataset.h"
-#include "train/evaluation.h"
+#include "train/final_evaluation.h"
 #include "train/lr_schedule.h"
 #include "train/metrics_log.h"
 #include "train/optimizer.h"
@@ -48,7 +54,7 @@ struct IntervalMeter {
     count[key] += 1;
   }
   void add(const StepLosses& l) {
-    add("loss", l.total.item<double>());
+    add("loss", l.loss);
     add("ce_loss", l.ce);
     add("similarity_loss", l.similarity);
     add("diversity_loss", l.diversity);
@@ -99,10 +105,55 @@ bool any_overrides(const Dataset& data) {
   return false;
 }
 
+// The bank the memory stages read: one process holds it whole; a DP group of g > 1 ranks shares
+// one bank file (model.cache_path, made current by rank 0) and each rank loads only its rows.
+struct TrainingBank {
+  std::shared_ptr<const memory::BankReader> reader;
+  memory::MemoryBank whole;  // one process: the loaded bank (for the checkpoint's copy)
+  bool sharded = false;
+};
+
+TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tokenizer, dist::Communicator* dp) {
+  TrainingBank bank;
+  if (!dp || dp->size() == 1) {
+    bank.whole = memory::bank_from_config(config, tokenizer);
+    bank.reader = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank.whole));
+    return bank;
+  }
+  const std::string path = config.get_string("model.cache_path");
+  ELM_CHECK(!path.empty(), "data-parallel training reads the sharded bank from a bank file: set model.cache_path (",
+            "rank 0 builds it from model.database_init_path when it is missing or stale)");
+  if (dp->rank() == 0) {
+    memory::ensure_bank_file(path, config.get_string("model.database_init_path"), tokenizer,
+                             config.get_int("model.knowledge_num"), config.get_int("model.knowledge_length"),
+                             config.get_bool("model.recompute_cache"));
+  }
+  dp->barrier();  // the file is complete before any rank opens it
+  const auto sharding = dist::ParallelOptions::from_config(config).bank_sharding;
+  auto reader = dist::load_sharded_bank(*dp, path, sharding);
+  ELM_LOG(info) << "memory bank: " << dist::sharding_name(sharding) << " shard of " << path << " on " << dp->where()
+                << ": " << reader->layout().rows_of(dp->rank()) << " of " << reader->num_entries() << " entries ("
+                << reader->shard_bytes() << " bytes)";
+  bank.reader = std::move(reader);
+  bank.sharded = true;
+  return bank;
+}
+
+// Rank 0 resolves a checkpoint choice (the file system may change while ranks look); every rank
+// gets its answer ("" = none).
+std::string agreed_path(dist::Communicator* dp, const std::function<std::string()>& resolve) {
+  if (!dp || dp->size() == 1) return resolve();
+  return dist::broadcast_string(*dp, dp->rank() == 0 ? resolve() : std::string(), 0);
+}
+
 }  // namespace
 
-TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer) {
+TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer,
+                         dist::Communicator* dp) {
   const auto started = Clock::now();
+  const int ranks = dp ? dp->size() : 1;
+  const int rank = dp ? dp->rank() : 0;
+  const bool root = rank == 0;
   ELM_CHECK(!run_dir.empty(), "explicitlm train needs a run directory (run.dir)");
   const TrainOptions opt = TrainOptions::from_config(config);
   const std::string model_dir = config.get_string("model.qwen3_model_path");
@@ -122,14 +173,16 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     ELM_CHECK(data_options.format != DataFormat::router,
               "training.stage = ", stage_name(opt.stage), " trains on next tokens: data.format router has none");
   }
+  ELM_CHECK(ranks == 1 || opt.batch_size >= ranks, "training.batch_size = ", opt.batch_size, " is smaller than the ", ranks,
+            " data-parallel ranks: the global batch is split across the ranks, so each needs at least one example");
   const Dataset data = Dataset::load(data_options, tokenizer);
   ELM_LOG(info) << "training data " << data.path() << ": " << data.size() << " examples (" << data_format_name(data.format())
                 << ")";
   const int32_t pad_id = static_cast<int32_t>(memory::default_pad_id(tokenizer));
 
   // The model and what trains.
-  std::shared_ptr<memory::LocalBankReader> bank;
-  memory::MemoryBank bank_data;
+  TrainingBank training_bank;
+  std::shared_ptr<const memory::BankReader> bank;
   std::unique_ptr<memory::ExplicitLM> lm;
   NamedTensors params;
   if (opt.stage == Stage::backbone) {
@@ -153,8 +206,8 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     ELM_LOG(info) << "backbone stage: " << params.size() << " tensors, " << count << " trainable parameters"
                   << (opt.train_embeddings ? "" : " (embeddings frozen)");
   } else {
-    bank_data = memory::bank_from_config(config, tokenizer);
-    bank = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank_data));
+    training_bank = load_training_bank(config, tokenizer, dp);
+    bank = training_bank.reader;
     lm = std::make_unique<memory::ExplicitLM>(memory::ExplicitLM::from_config(config, backbone, bank));
     lm->train();
     params = lm->named_trainable_parameters();
@@ -162,7 +215,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
                   << lm->memory_layers().size() << " memory layer(s)";
   }
   if (!opt.init_from.empty()) {
-    const std::string path = resolve_checkpoint_path(opt.init_from);
+    const std::string path = agreed_path(dp, [&] { return resolve_checkpoint_path(opt.init_from); });
     load_parameters(params, read_checkpoint(path).parameters, path, /*require_all=*/false);
   }
 
@@ -182,7 +235,8 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
   int64_t step = 0;
   DataCursor cursor{0, 0, opt.seed};
   TrainResult result;
-  if (auto path = checkpointer.resolve_resume()) {
+  const std::string resume_path = agreed_path(dp, [&] { return checkpointer.resolve_resume().value_or(""); });
+  if (auto path = resume_path.empty() ? std::optional<std::string>() : std::optional<std::string>(resume_path)) {
     TrainingState state = read_checkpoint(*path);
     ELM_CHECK(state.stage == stage_name(opt.stage), "checkpoint ", *path, " is of stage ", state.stage,
               ", this run trains ", stage_name(opt.stage), " (set checkpoint.resume=none to start fresh)");
@@ -194,10 +248,22 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     ELM_LOG(info) << "resumed from " << *path << " at step " << step;
   }
   DataLoader loader(data, opt.batch_size, pad_id, data_options.shuffle, cursor);
-  MetricsLog metrics(run_dir + "/metrics.jsonl", result.resumed_from > 0 ? result.resumed_from : -1);
+  // Rank 0 writes the metrics and checkpoints; every rank holds the same (globally reduced) values.
+  std::unique_ptr<MetricsLog> metrics;
+  if (root) metrics = std::make_unique<MetricsLog>(run_dir + "/metrics.jsonl", result.resumed_from > 0 ? result.resumed_from : -1);
 
   auto save = [&](const nlohmann::json& last_line) {
+    if (dp) check_parameters_agree(*dp, params, step);
     TrainingState state;
+    // The bank travels with the checkpoint (ARCHITECTURE 5); it is frozen, so this is the loaded one
+    // (a sharded bank is gathered for rank 0 to write: collective).
+    if (training_bank.sharded) {
+      auto [tokens, valid] = gather_bank(*bank);
+      state.bank = {{"tokens", tokens}, {"valid", valid}};
+    } else if (bank) {
+      state.bank = {{"tokens", training_bank.whole.tokens}, {"valid", training_bank.whole.valid}};
+    }
+    if (!root) return;
     state.step = step;
     state.stage = stage_name(opt.stage);
     state.config_text = config.to_toml();
@@ -206,17 +272,17 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     state.rng_state = at::detail::getDefaultCPUGenerator().get_state();
     state.parameters = params;
     state.optimizer = optimizer.export_state();
-    // The bank travels with the checkpoint (ARCHITECTURE 5); it is frozen, so this is the loaded one.
-    if (bank) state.bank = {{"tokens", bank_data.tokens}, {"valid", bank_data.valid}};
     state.metrics_json = last_line.is_null() ? "" : last_line.dump();
     result.checkpoint = checkpointer.save(state);
     ELM_LOG(info) << "checkpoint " << result.checkpoint;
   };
 
   ELM_LOG(info) << "stage " << stage_name(opt.stage) << ": " << total_steps << " optimizer steps of "
-                << opt.grad_accum_steps << " x " << opt.batch_size << " examples, lr " << opt.adamw.lr << ", warmup "
-                << schedule.warmup_steps;
-  Progress progress(std::string("train ") + stage_name(opt.stage), total_steps);
+                << opt.grad_accum_steps << " x " << opt.batch_size << " examples"
+                << (ranks > 1 ? " (each micro-batch split over " + std::to_string(ranks) + " data-parallel ranks)" : "")
+                << ", lr " << opt.adamw.lr << ", warmup " << schedule.warmup_steps;
+  std::unique_ptr<Progress> progress;
+  if (root) progress = std::make_unique<Progress>(std::string("train ") + stage_name(opt.stage), total_steps);
   IntervalMeter meter;
   nlohmann::json last_line;
   bool first_logged = false;
@@ -229,24 +295,36 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     optimizer.zero_grad();
     double grad_norm = 0;
     for (int64_t micro = 0; micro < opt.grad_accum_steps; ++micro) {
-      Batch batch;
-      loader.next(&batch);
+      // Every rank takes the same global micro-batch and keeps its slice of the rows; a rank left
+      // without rows (a short last batch) runs a stand-in that counts for nothing.
+      const std::vector<int64_t> global_rows = loader.next_indices();
+      const RowRange mine = shard_rows(static_cast<int64_t>(global_rows.size()), ranks, rank);
+      const GlobalBatch global{dp, mine.empty()};
+      std::vector<int64_t> rows;
+      std::vector<uint64_t> seeds;
+      for (int64_t i = mine.empty() ? 0 : mine.begin; i < (mine.empty() ? 1 : mine.end); ++i) {
+        rows.push_back(global_rows[static_cast<size_t>(i)]);
+        seeds.push_back(row_seed(opt.seed, step, micro, i));
+      }
+      Batch batch = collate(data, rows, pad_id);
       StepLosses losses;
       if (lm) {
-        auto rows = batch_overrides(data, batch, tokenizer, *bank);
-        auto overlay = std::make_shared<OverlayBankReader>(bank, std::move(rows));
+        auto overrides = batch_overrides(data, batch, tokenizer, *bank);
+        auto overlay = std::make_shared<OverlayBankReader>(bank, std::move(overrides));
         lm->set_bank(overlay);
-        losses = memory_step_losses(*lm, batch, opt.stage, opt.weights);
-        ELM_CHECK(std::isfinite(losses.total.item<double>()), "step ", step, ": the loss is not finite");
-        (losses.total * (1.0 / static_cast<double>(opt.grad_accum_steps))).backward();
+        losses = memory_step_losses(*lm, batch, opt.stage, opt.weights, global, seeds);
         lm->set_bank(bank);
       } else {
-        losses = backbone_step_losses(*backbone, batch);
-        ELM_CHECK(std::isfinite(losses.total.item<double>()), "step ", step, ": the loss is not finite");
+        losses = backbone_step_losses(*backbone, batch, global);
+      }
+      // The global loss: the same on every rank, so every rank stops here together.
+      ELM_CHECK(std::isfinite(losses.loss), "step ", step, ": the loss is not finite");
+      if (!global.placeholder && losses.total.requires_grad()) {
         (losses.total * (1.0 / static_cast<double>(opt.grad_accum_steps))).backward();
       }
       meter.add(losses);
     }
+    if (ranks > 1) all_reduce_gradients(*dp, params);
     if (opt.max_grad_norm > 0) {
       grad_norm = optimizer.clip_grad_norm(opt.max_grad_norm);
     } else {
@@ -263,7 +341,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
                              {"wall_s", seconds_since(started)}};
       meter.fill(line);
       line["tokens_per_s"] = static_cast<double>(meter.tokens) / std::max(1e-9, seconds_since(interval_start));
-      metrics.write(line);
+      if (metrics) metrics->write(line);
       const double loss = meter.mean("loss");
       if (!first_logged) {
         result.first_loss = loss;
@@ -273,7 +351,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
       last_line = line;
       char status[160];
       std::snprintf(status, sizeof status, "loss %.4f lr %.2e", loss, lr);
-      progress.update(step, status);
+      if (progress) progress->update(step, status);
       ELM_LOG(debug) << line.dump();
       meter.reset();
       interval_start = Clock::now();
@@ -283,7 +361,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
       saved_step = step;
     }
   }
-  progress.finish(first_logged ? "done" : "nothing to do");
+  if (progress) progress->finish(first_logged ? "done" : "nothing to do");
   if (step != saved_step || result.checkpoint.empty()) save(last_line);
   if (opt.stage == Stage::backbone) {
     // The backbone is frozen again for evaluation and export.
@@ -292,51 +370,22 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
 
   if (opt.stage == Stage::backbone) {
     result.backbone_dir = opt.backbone_out.empty() ? run_dir + "/backbone" : opt.backbone_out;
-    export_backbone(*backbone, model_dir, result.backbone_dir, dtype == torch::kBFloat16 ? "bf16" : "f32");
-    ELM_LOG(info) << "backbone written to " << result.backbone_dir;
+    if (root) {
+      export_backbone(*backbone, model_dir, result.backbone_dir, dtype == torch::kBFloat16 ? "bf16" : "f32");
+      ELM_LOG(info) << "backbone written to " << result.backbone_dir;
+    }
   }
 
-  // Final evaluation.
-  nlohmann::json eval = {{"kind", "eval"}, {"step", step}};
-  bool evaluated = false;
-  const std::string eval_path = config.get_string("data.eval_path");
-  const int64_t max_examples = config.get_int("eval.max_examples");
-  if (!eval_path.empty() && data_options.format != DataFormat::router) {
-    DataOptions eo = DataOptions::from_config(config, DataSplit::eval);
-    Dataset eval_data = Dataset::load(eo, tokenizer);
-    LmEval le = evaluate_lm(lm.get(), *backbone, eval_data, config.get_int("eval.batch_size"), max_examples, pad_id);
-    eval["lm_loss"] = le.loss;
-    eval["perplexity"] = le.perplexity;
-    eval["lm_tokens"] = le.tokens;
-    evaluated = true;
+  // Final evaluation. Generation makes a different number of forward calls on each rank, so a
+  // sharded bank is gathered whole first (final_evaluation.h).
+  if (lm && training_bank.sharded) {
+    auto [tokens, valid] = gather_bank(*bank);
+    lm->set_bank(std::make_shared<memory::LocalBankReader>(tokens, valid, bank->pad_id()));
   }
-  const std::string qa_path = config.get_string("eval.qa_path");
-  if (!qa_path.empty()) {
-    auto items = read_qa_items(qa_path);
-    if (max_examples > 0 && static_cast<int64_t>(items.size()) > max_examples) items.resize(static_cast<size_t>(max_examples));
-    QaEvalOptions qo;
-    qo.judge = parse_judge_mode(config.get_string("eval.judge"));
-    qo.max_new_tokens = config.get_int("eval.max_new_tokens");
-    qo.batch_size = config.get_int("eval.batch_size");
-    qo.recall_k = config.get_int("eval.recall_k");
-    std::unique_ptr<memory::RetrievalStats> stats;
-    if (lm) stats = std::make_unique<memory::RetrievalStats>(lm->memory_layers(), bank->num_entries());
-    QaEval qe = evaluate_qa(lm.get(), *backbone, tokenizer, items, qo, stats.get());
-    eval["accuracy"] = qe.accuracy;
-    eval["questions"] = qe.questions;
-    if (lm) {
-      eval["recall_at_k"] = qe.recall_at_k;
-      eval["hit_rate"] = qe.hit_rate;
-      eval["alpha_mean"] = qe.alpha;
-      double coverage = 0;
-      const auto summary = stats->summary();
-      for (const auto& s : summary) coverage += s.coverage;
-      eval["coverage"] = summary.empty() ? 0.0 : coverage / static_cast<double>(summary.size());
-    }
-    evaluated = true;
-  }
-  if (evaluated) {
-    metrics.write(eval);
+  nlohmann::json eval =
+      final_evaluation(config, lm.get(), *backbone, tokenizer, pad_id, step, data_options.format, dp);
+  if (!eval.is_null()) {
+    if (metrics) metrics->write(eval);
     result.eval = eval;
     ELM_LOG(info) << "evaluation: " << eval.dump();
   }

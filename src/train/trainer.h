@@ -5,14 +5,16 @@
 //   backward (scaled by 1/grad_accum_steps) -> clip -> AdamW at the warmup+cosine rate ->
 //   metrics (RUN/metrics.jsonl), progress, checkpoints (RUN/checkpoints) -> final evaluation.
 //
-// Randomness is a function of (runtime.seed, step): before each optimizer step the default
-// generator (dropout) and the selection generator (Gumbel noise) are seeded from both, so a
-// resumed run continues exactly as the uninterrupted one would.
+// Randomness is a function of (runtime.seed, step) and each row's place in the global batch: the
+// memory layers draw every row's Gumbel noise and dropout masks from the row's own seed
+// (data_parallel.h row_seed), so a resumed run continues exactly as the uninterrupted one would,
+// on any number of data-parallel ranks.
 #include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "dist/communicator.h"
 #include "text/tokenizer.h"
 
 namespace elm {
@@ -33,6 +35,9 @@ struct TrainResult {
 };
 
 // Runs the stage the config names. run_dir must exist (the caller prepared it: config and logs).
-TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer);
+// dp: the data-parallel group (null = one process). Collective over it: every rank calls this
+// with the same config (data_parallel.h); rank 0 writes the metrics, checkpoints and exports.
+TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer,
+                         dist::Communicator* dp = nullptr);
 
 }  // namespace elm::train

@@ -33,11 +33,14 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-inline CliResult run_cli(const std::vector<std::string>& args) {
+// Runs `launcher... explicitlm args...` (launcher: e.g. mpiexec -n 2; empty: the binary itself).
+inline CliResult run_cli_with(const std::vector<std::string>& launcher, const std::vector<std::string>& args) {
   static int counter = 0;
   const auto err_path = std::filesystem::temp_directory_path() /
                         ("elm-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err");
-  std::string cmd = shell_quote(ELM_CLI);
+  std::string cmd;
+  for (const auto& a : launcher) cmd += shell_quote(a) + " ";
+  cmd += shell_quote(ELM_CLI);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " 2>" + shell_quote(err_path.string());
   CliResult r;
@@ -55,5 +58,7 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
   std::filesystem::remove(err_path);
   return r;
 }
+
+inline CliResult run_cli(const std::vector<std::string>& args) { return run_cli_with({}, args); }
 
 }  // namespace elm::testing

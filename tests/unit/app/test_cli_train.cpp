@@ -14,6 +14,7 @@
 
 #include "support/assertions.h"
 #include "support/cli_runner.h"
+#include "support/cli_train_fixture.h"
 #include "support/scratch_dir.h"
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
@@ -23,59 +24,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::CliResult;
+using testing::fixture;
+using testing::metrics_of;
 using testing::run_cli;
-
-// One small model and one small synth set for the whole suite.
-struct Fixture {
-  fs::path dir, model, data;
-  Fixture() {
-    // ctest runs each test in its own process, in parallel: one fixture per process.
-    dir = testing::scratch_dir("cli-train", "fixture-" + std::to_string(::getpid()));
-    model = dir / "model";
-    data = dir / "data";
-    auto r = run_cli({"make-tiny-qwen3", "--out", model.string(), "--hidden-size", "32", "--intermediate-size", "64",
-                      "--layers", "2", "--heads", "2", "--kv-heads", "1", "--head-dim", "16", "--dtype", "f32"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    r = run_cli({"synth", "--out", data.string(), "--seed", "3", "--entities", "20", "--disjoint-entities", "6",
-                 "--counterfactuals", "1", "--train-variants", "1"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
-};
-
-const Fixture& fixture() {
-  static const Fixture f;
-  return f;
-}
-
-// tiny.toml with every path pointing into the fixture and an 8 x 8 bank.
-std::vector<std::string> base_args(const fs::path& run, const std::string& stage) {
-  const auto& f = fixture();
-  return {"train", "--config", std::string(ELM_SOURCE_DIR) + "/configs/tiny.toml", "--stage", stage, "--run-dir",
-          run.string(), "model.qwen3_model_path=" + f.model.string(),
-          "model.database_init_path=" + (f.data / "knowledge.json").string(),
-          "model.cache_path=" + (f.dir / "bank.h5").string(), "model.knowledge_num=64",
-          "model.num_candidates_internal=8", "model.num_candidates=4", "training.batch_size=4", "training.log_interval=1",
-          "logging.level=warning"};
-}
-
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
-nlohmann::json summary_of(const CliResult& r) {
-  auto j = nlohmann::json::parse(r.last_line(), nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << r.out;
-  return j;
-}
-
-std::vector<nlohmann::json> metrics_of(const fs::path& run) {
-  std::ifstream in(run / "metrics.jsonl");
-  std::vector<nlohmann::json> out;
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using testing::summary_of;
+using testing::base_args;
+using testing::with;
 
 TEST(CliTrain, BackboneStageWritesAModelDirectoryAndARunDirectory) {
   const auto run = testing::scratch_dir("cli-train", "backbone") / "run";

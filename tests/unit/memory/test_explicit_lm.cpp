@@ -13,62 +13,16 @@
 #include "model/qwen3_model.h"
 #include "model/tiny_qwen3.h"
 #include "support/reference_data.h"
+#include "support/small_explicit_lm.h"
 
 namespace elm::memory {
 namespace {
 
-model::Qwen3Config small_config() {
-  model::Qwen3Config c = model::TinyQwen3Options::tiny_qwen3_config();
-  c.vocab_size = 256;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 3;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 128;
-  return c;
-}
-
-std::shared_ptr<const model::Qwen3Model> small_backbone() {
-  static auto m = std::make_shared<const model::Qwen3Model>(small_config(), model::random_qwen3_weights(small_config(), 3),
-                                                            torch::kFloat32);
-  return m;
-}
-
-constexpr int64_t kPad = 0;
-
-// N entries of length L with random lengths; entries 5 and 9 are all padding and flagged invalid,
-// entry 11 is all padding but flagged valid (it must still never be selected).
-std::shared_ptr<LocalBankReader> small_bank(int64_t vocab = 256, int64_t n = 64, int64_t len = 4, uint64_t seed = 1) {
-  auto gen = make_generator(seed);
-  auto tokens = torch::randint(1, vocab, {n, len}, gen, torch::kInt64);
-  auto lengths = torch::randint(1, len + 1, {n}, gen, torch::kInt64);
-  auto pos = torch::arange(len, torch::kInt64).unsqueeze(0);
-  tokens.masked_fill_(pos >= lengths.unsqueeze(1), kPad);
-  auto valid = torch::ones({n}, torch::kBool);
-  for (int64_t e : {5, 9, 11}) tokens[e].fill_(kPad);
-  valid[5] = false;
-  valid[9] = false;
-  return std::make_shared<LocalBankReader>(tokens, valid, kPad);
-}
-
-MemoryConfig small_memory(QueryPooling pooling = QueryPooling::kCausalPrefix, int64_t hidden = 32,
-                          std::vector<int64_t> layers = {0, 1, 2}) {
-  MemoryConfig m;
-  m.hidden_size = hidden;
-  m.knowledge_num = 64;
-  m.knowledge_length = 4;
-  m.knowledge_dim = 8;
-  m.num_candidates = 4;
-  m.num_candidates_internal = 4;
-  m.dropout = 0.0;
-  m.layers = std::move(layers);
-  m.pooling = pooling;
-  return m;
-}
-
-torch::Tensor ids_tensor(const std::vector<int64_t>& ids) { return torch::tensor(ids, torch::kInt64).unsqueeze(0); }
+using testing::ids_tensor;
+using testing::small_backbone;
+using testing::small_bank;
+using testing::small_config;
+using testing::small_memory;
 
 const std::vector<int64_t> kIds = {5, 17, 200, 42, 7, 99, 123, 8, 64, 1, 33, 250};
 
@@ -323,9 +277,10 @@ TEST(ExplicitLM, OptionalModulesAndLoraNames) {
   for (const char* n : {"memory.layers.1.matcher.proj.weight", "memory.layers.1.matcher.log_scale",
                         "memory.layers.1.selected_norm.weight", "memory.layers.1.router.query_proj.A",
                         "memory.layers.1.router.query_proj.B", "memory.layers.1.fusion.down_proj.B",
-                        "memory.layers.1.pool_score.weight", "memory.layers.1.pool_score.bias"}) {
+                        "memory.layers.1.pool_score.weight"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
+  EXPECT_FALSE(names.count("memory.layers.1.pool_score.bias"));  // a degenerate parameter (memory_layer.cpp)
   EXPECT_FALSE(names.count("memory.layers.1.router.blocks.1.fc1.A"));  // LoRA router: one block
   EXPECT_FALSE(names.count("memory.layers.1.fusion.alpha_bias"));      // LoRA fusion: alpha = clamp(similarity)
   // The LoRA fusion starts as the identity on h: the logits are the backbone's.
