@@ -5,14 +5,18 @@
 // fetch(indices) is COLLECTIVE over the group: every rank calls it the same number of times in
 // the same order (DP ranks run the same model on batches of the same shape, so their memory
 // layers line up); a rank with nothing to ask passes an empty tensor. Per call:
-//   1. deduplicate this rank's indices (sorted unique + inverse);
-//   2. group them by owner; exchange counts (MPI_Alltoall), then indices (MPI_Alltoallv);
+//   1. deduplicate this rank's indices and group them by owner (one radix sort of (owner, local
+//      row) keys: unique indices + inverse);
+//   2. exchange counts (MPI_Alltoall), then indices (MPI_Alltoallv) -- only with the other ranks:
+//      entries this rank owns are read from its own shard and never go through MPI;
 //   3. each owner gathers the requested rows from its shard: [m, L + 1] int32 (tokens, valid);
 //   4. rows go back (MPI_Alltoallv; the counts are known from step 2 on both sides);
-//   5. the requester scatters them to the original positions via the inverse.
+//   5. the requester writes every position's row (int32 widened to int64) via the inverse.
 // The result equals LocalBankReader::fetch on the whole bank, bit for bit.
 //
-// Memory per rank: max_rows x L x 4 bytes of tokens + max_rows bytes of validity, ~ N*L*4/g.
+// Memory per rank: max_rows x L x 4 bytes of tokens + max_rows bytes of validity, ~ N*L*4/g. The
+// constructor copies the shard (into memory that may use 2 MiB pages: fetch reads rows scattered
+// over all of it), so the caller's tensors may be freed, and for a moment both copies exist.
 #include <cstdint>
 
 #include "dist/bank_sharding.h"
@@ -26,8 +30,8 @@ struct ShardedFetchStats {
   int64_t requested = 0;   // indices asked for (before deduplication)
   int64_t unique = 0;      // after deduplication
   int64_t remote = 0;      // unique indices owned by other ranks
-  int64_t bytes_sent = 0;  // index bytes + row bytes this rank sent
-  int64_t bytes_received = 0;
+  int64_t bytes_sent = 0;  // index bytes + row bytes this rank sent to other ranks
+  int64_t bytes_received = 0;  // ... and received from them (own entries never travel)
 };
 
 class ShardedBankReader : public memory::BankReader {

@@ -71,7 +71,7 @@ class MemoryLayerImpl : public torch::nn::Module {
   MemoryGate router{nullptr};
   ContentMatcher matcher{nullptr};  // memory.selection = learned
   RMSNorm selected_norm{nullptr};   // memory.normalize_selected
-  torch::nn::Linear pool_score{nullptr};  // memory.query_pooling = weighted_prefix: Linear(d, 1) without bias, zero-initialised
+  torch::nn::Linear pool_score{nullptr};  // memory.query_pooling = weighted_prefix: Linear(d, 1), near-zero initialised
   GatedMemoryFusion fusion{nullptr};
 
  private:

@@ -1,7 +1,8 @@
 // Data-parallel training steps under several ranks: the gradients of a global micro-batch split
 // over the ranks (sharded bank, per-rank slices, loss means over the global batch, averaged
 // gradients) equal the gradients one process computes on the whole batch with the whole bank
-// (relative 1e-5: f32 sums in another order; whole training runs are compared in
+// (relative 1e-5, plus 1e-6 of the largest gradient: f32 sums in another order; whole training
+// runs are compared in
 // tests/unit/app/test_cli_train_parallel.cpp), for
 // the joint and router stages and with a rank left without rows; the parameter agreement check
 // passes for identical parameters and fails on every rank when one rank's copy differs;
@@ -125,12 +126,16 @@ void expect_dp_gradients_equal_one_process(Stage stage, int64_t rows) {
   EXPECT_EQ(dp.rows, rows);
   EXPECT_EQ(dp.tokens, single.tokens);
   ASSERT_EQ(got.size(), want.size());
+  double largest = 0;
+  for (const auto& [name, g] : want) largest = std::max(largest, g.norm().item<double>());
   for (size_t i = 0; i < got.size(); ++i) {
+    // Gradients are f32 sums over every token in another order: rounding at ~1e-6 of |g|, and of
+    // the summands for a gradient that cancels to something small (a bias, a scale), hence the
+    // floor relative to the largest gradient.
     const double scale = want[i].second.norm().item<double>();
     const double diff = (got[i].second - want[i].second).norm().item<double>();
-    // Gradients are f32 sums over every token in a different order: rounding at ~1e-6 of |g|.
-    EXPECT_LE(diff, 1e-5 * std::max(scale, 1e-12)) << want[i].first << " on " << comm->where() << " (|g| = " << scale
-                                                   << ")";
+    EXPECT_LE(diff, 1e-5 * scale + 1e-6 * largest) << want[i].first << " on " << comm->where() << " (|g| = " << scale
+                                                   << ", largest " << largest << ")";
   }
   // Every rank holds the same averaged gradients, bit for bit.
   for (const auto& [name, g] : got) EXPECT_TRUE(dist::testing::ranks_differing(g, MPI_COMM_WORLD).empty()) << name;

@@ -269,7 +269,7 @@ TEST_P(RowSeedsPartition, FourRowsInOneBatchEqualTwoBatchesOfTwo) {
   ExplicitLM lm(backbone, small_bank(), mc, 3);
   lm.module().to(dtype);
   {
-    // Non-trivial pool weights (weighted_prefix starts as causal_prefix).
+    // Non-trivial pool weights (weighted_prefix starts near causal_prefix).
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : lm.named_trainable_parameters()) {
       if (name.find(".pool_score.") != std::string::npos) t.copy_(torch::randn(t.sizes(), make_generator(17)));

@@ -7,6 +7,7 @@
 #include "memory/explicit_lm.h"
 #include "model/qwen3_model.h"
 #include "model/tiny_qwen3.h"
+#include "support/small_explicit_lm.h"
 #include "support/assertions.h"
 #include "memory/candidates.h"
 #include "train/bank_overlay.h"
@@ -16,16 +17,11 @@
 namespace elm::train {
 namespace {
 
+// The shared small shape (tests/support), with a 128-token vocabulary and 2 layers.
 model::Qwen3Config small_config() {
-  model::Qwen3Config c = model::TinyQwen3Options::tiny_qwen3_config();
+  model::Qwen3Config c = testing::small_config();
   c.vocab_size = 128;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
   c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
   return c;
 }
 
