@@ -39,15 +39,7 @@ std::shared_ptr<memory::LocalBankReader> small_bank() {
 }
 
 memory::MemoryConfig small_memory() {
-  memory::MemoryConfig m;
-  m.hidden_size = 32;
-  m.knowledge_num = 64;
-  m.knowledge_length = 4;
-  m.knowledge_dim = 8;
-  m.num_candidates = 4;
-  m.num_candidates_internal = 4;
-  m.dropout = 0.0;
-  m.layers = {0};
+  memory::MemoryConfig m = testing::small_memory(memory::QueryPooling::kCausalPrefix, 32, {0});
   m.selection = memory::SelectionMode::kLearned;
   m.normalize_selected = true;
   return m;
