@@ -84,7 +84,10 @@ int run_train(const Args& args) {
                    "Only the memory components train in the memory stages; logits are computed only at\n"
                    "positions that carry loss. The run directory (run.dir, default runs/NAME-STAGE-TIME)\n"
                    "receives config.resolved.toml, logs/, metrics.jsonl and checkpoints/. A run resumes from\n"
-                   "its newest checkpoint (checkpoint.resume=auto). The last stdout line is a JSON summary.");
+                   "its newest checkpoint (checkpoint.resume=auto). The last stdout line is a JSON summary.\n"
+                   "Started on several MPI ranks (launch/train.sh -n R, mpirun, srun) it trains data-parallel:\n"
+                   "each micro-batch is split over the ranks, each rank holds a shard of the bank, and the\n"
+                   "result equals one process on the same global batch (docs/distributed.md).");
   parser.option("--stage", "S", "training.stage: router | fusion | joint | backbone")
       .option("--run-dir", "DIR", "run.dir: where config, logs, metrics and checkpoints go")
       .option("--resume", "R", "checkpoint.resume: auto (default) | none | STEP | PATH")
@@ -95,7 +98,8 @@ int run_train(const Args& args) {
                 "      data.format=router data.train_path=build/demo/data/router_train.jsonl\n"
                 "  explicitlm train --config configs/tiny.toml --stage joint --run-dir runs/joint \\\n"
                 "      training.init_from=runs/router training.max_steps=600\n"
-                "  explicitlm train --config configs/tiny.toml --run-dir runs/joint   # resumes runs/joint");
+                "  explicitlm train --config configs/tiny.toml --run-dir runs/joint   # resumes runs/joint\n"
+                "  launch/train.sh -n 4 configs/tiny.toml --run-dir runs/joint4      # 4 data-parallel ranks");
   if (!parser.parse(args)) return 0;
   Config config = parser.config();
   const std::string cli = "command line";
