@@ -29,6 +29,7 @@
 
 #include <torch/torch.h>
 
+#include "bench_timing.h"
 #include "core/error.h"
 #include "core/parse.h"
 #include "dist/abort.h"
@@ -37,6 +38,9 @@
 #include "dist/mpi_error.h"
 
 namespace {
+
+using elm::bench::median;
+using elm::bench::now_ms;
 
 struct Args {
   int64_t min_bytes = 4096, max_bytes = int64_t{256} << 20, factor = 4;
@@ -62,16 +66,6 @@ Args parse(int argc, char** argv) {
                 a.max_reps >= a.min_reps && a.warmup >= 0 && a.bucket_mb >= 1,
             "bench_allreduce: need 4 <= min-bytes <= max-bytes, factor >= 2, 1 <= min-reps <= max-reps");
   return a;
-}
-
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 }  // namespace

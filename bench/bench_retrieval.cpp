@@ -45,6 +45,7 @@
 
 #include <torch/torch.h>
 
+#include "bench_timing.h"
 #include "core/error.h"
 #include "core/parse.h"
 #include "dist/abort.h"
@@ -55,6 +56,9 @@
 #include "dist/sharded_bank_reader.h"
 
 namespace {
+
+using elm::bench::median;
+using elm::bench::now_ms;
 
 using elm::dist::BankSharding;
 using elm::dist::ShardLayout;
@@ -149,10 +153,6 @@ torch::Tensor make_request(const Args& a, const std::string& pattern, int rank) 
   return torch::remainder(k * int64_t{2654435761} + 12345, n);
 }
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 double max_over_ranks(double v, MPI_Comm comm) {
   double out = 0;
   MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm);
@@ -163,12 +163,6 @@ int64_t sum_over_ranks(int64_t v, MPI_Comm comm) {
   int64_t out = 0;
   MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, comm);
   return out;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // A raw MPI_Alltoallv of bytes with fixed counts and buffers.

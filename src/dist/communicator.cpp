@@ -159,24 +159,23 @@ AllToAllResult Communicator::all_to_all(const torch::Tensor& send, const std::ve
 
 void Communicator::barrier() { do_barrier(); }
 
-void Communicator::send(const torch::Tensor& tensor, int dst, int tag) {
-  const char* op = "send";
+void Communicator::check_point_to_point(const torch::Tensor& tensor, int peer, int tag, const char* op,
+                                        const char* role, const char* action) const {
   ELM_CHECK(tensor.defined(), op, " on ", where_, ": the tensor is undefined");
-  check_peer(dst, op, "destination");
-  ELM_CHECK(dst != rank_, op, " on ", where_, ": sending to itself would block forever");
+  check_peer(peer, op, role);
+  ELM_CHECK(peer != rank_, op, " on ", where_, ": ", action, " itself would block forever");
   ELM_CHECK(tag >= 0, op, " on ", where_, ": tag ", tag, " is negative");
   check_device(tensor, op);
+}
+
+void Communicator::send(const torch::Tensor& tensor, int dst, int tag) {
+  check_point_to_point(tensor, dst, tag, "send", "destination", "sending to");
   torch::NoGradGuard no_grad;
   do_send(tensor.contiguous(), dst, tag);
 }
 
 void Communicator::recv(torch::Tensor& tensor, int src, int tag) {
-  const char* op = "recv";
-  ELM_CHECK(tensor.defined(), op, " on ", where_, ": the tensor is undefined");
-  check_peer(src, op, "source");
-  ELM_CHECK(src != rank_, op, " on ", where_, ": receiving from itself would block forever");
-  ELM_CHECK(tag >= 0, op, " on ", where_, ": tag ", tag, " is negative");
-  check_device(tensor, op);
+  check_point_to_point(tensor, src, tag, "recv", "source", "receiving from");
   torch::NoGradGuard no_grad;
   if (tensor.is_contiguous()) {
     do_recv(tensor, src, tag);

@@ -107,6 +107,10 @@ class Communicator {
 
  private:
   void check_peer(int peer, const char* op, const char* role) const;
+  // send/recv arguments: a defined tensor on this device, a valid peer other than this rank (as
+  // `role`; `action` words the self case: "sending to"), a tag >= 0.
+  void check_point_to_point(const torch::Tensor& tensor, int peer, int tag, const char* op, const char* role,
+                            const char* action) const;
 
   int rank_;
   int size_;

@@ -45,6 +45,13 @@ uint64_t row_seed(uint64_t seed, int64_t step, int64_t micro, int64_t row) {
   return x;
 }
 
+void sum_over_ranks(dist::Communicator* group, std::vector<double>& values) {
+  if (!group || group->size() == 1) return;
+  auto t = torch::tensor(values, torch::kFloat64);
+  group->all_reduce_sum(t);
+  values.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+}
+
 void all_reduce_gradients(dist::Communicator& group, const NamedTensors& params) {
   std::vector<torch::Tensor> grads;
   grads.reserve(params.size());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -34,6 +35,10 @@ RowRange shard_rows(int64_t n, int ranks, int rank);
 // global micro-batch `micro` of optimizer step `step`: it names the row by its place in the global
 // batch, so the draws are the same on any number of ranks and after a resume.
 uint64_t row_seed(uint64_t seed, int64_t step, int64_t micro, int64_t row);
+
+// Replaces `values` by their sums over the group, in place (one all-reduce of float64); nothing
+// for a null group or a group of one. Loss denominators and evaluation counts travel this way.
+void sum_over_ranks(dist::Communicator* group, std::vector<double>& values);
 
 // Replaces the gradients of `params` by their mean over the group (bucketed all-reduce). A
 // parameter without a gradient (its loss did not reach it on this rank) gets zeros first, so

@@ -14,14 +14,6 @@ namespace elm::train {
 
 namespace {
 
-// Sums `values` over the group in place (one all-reduce; nothing for one process).
-void sum_over(dist::Communicator* group, std::vector<double>& values) {
-  if (!group || group->size() == 1) return;
-  auto t = torch::tensor(values, torch::kFloat64);
-  group->all_reduce_sum(t);
-  values.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-}
-
 double ratio(double num, double den) { return den > 0 ? num / den : std::numeric_limits<double>::quiet_NaN(); }
 
 RowRange my_slice(int64_t n, dist::Communicator* group) {
@@ -46,7 +38,7 @@ nlohmann::json final_evaluation(const Config& config, memory::ExplicitLM* lm, co
     LmEval le = evaluate_lm(lm, backbone, data, config.get_int("eval.batch_size"), mine.begin, mine.end, pad_id);
     std::vector<double> sums = {le.tokens > 0 ? le.loss * static_cast<double>(le.tokens) : 0.0,
                                 static_cast<double>(le.tokens)};
-    sum_over(group, sums);
+    sum_over_ranks(group, sums);
     const double loss = ratio(sums[0], sums[1]);
     eval["lm_loss"] = loss;
     eval["perplexity"] = std::exp(loss);
@@ -72,7 +64,7 @@ nlohmann::json final_evaluation(const Config& config, memory::ExplicitLM* lm, co
                                 weighted(qe.recall_at_k, qe.targeted),  weighted(qe.hit_rate, qe.targeted),
                                 static_cast<double>(qe.targeted),       weighted(qe.alpha, qe.alpha_rows),
                                 static_cast<double>(qe.alpha_rows)};
-    sum_over(group, sums);
+    sum_over_ranks(group, sums);
     eval["accuracy"] = ratio(sums[0], sums[1]);
     eval["questions"] = static_cast<int64_t>(sums[1]);
     if (lm) {

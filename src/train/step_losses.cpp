@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "memory/losses.h"
+#include "train/data_parallel.h"
 
 namespace elm::train {
 
@@ -63,11 +64,7 @@ void finish(StepLosses& out, const LocalSums& local, const GlobalBatch& global, 
     sums[2 * n + 5] = local.tokens;
   }
   const int ranks = global.ranks();
-  if (ranks > 1) {
-    auto t = torch::tensor(sums, torch::kFloat64);
-    global.group->all_reduce_sum(t);
-    sums.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-  }
+  sum_over_ranks(global.group, sums);
 
   torch::Tensor total;
   double loss = 0;
