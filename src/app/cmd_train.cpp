@@ -45,7 +45,8 @@ int train_ranks(Config config, const std::string& tokenizer_option) {
   Runtime rt = start_runtime("train", std::move(config));
   const Config& c = rt.config;
   if (grid.world().size() > 1) {
-    ELM_LOG(info) << "data parallel: " << grid.dp().size() << " ranks (" << grid.dp().backend() << "), "
+    ELM_LOG(info) << "process grid: " << grid.layout().pp << " pipeline stage(s) x " << grid.dp().size()
+                  << " data-parallel rank(s) (" << grid.dp().backend() << "), "
                   << c.get_string("parallel.bank_sharding") << " bank sharding";
   }
 
@@ -55,11 +56,12 @@ int train_ranks(Config config, const std::string& tokenizer_option) {
   ELM_CHECK(!tok_path.empty(), "explicitlm train: no tokenizer (pass --tokenizer or run tools/setup.sh)");
   const text::Tokenizer tokenizer = text::Tokenizer::load(tok_path);
 
-  train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer, &grid.dp());
+  train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer, &grid);
   if (grid.rank() != 0) return 0;
   nlohmann::json summary = {{"stage", c.get_string("training.stage")},
                             {"run_dir", rt.run_dir},
                             {"ranks", grid.world().size()},
+                            {"pp", grid.layout().pp},
                             {"steps", r.steps},
                             {"resumed_from", r.resumed_from},
                             {"first_loss", r.first_loss},

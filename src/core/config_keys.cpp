@@ -158,7 +158,7 @@ void register_builtin_config_keys(ConfigSchema& s) {
             .at_most(1));
 
   // [parallel] — the process grid and communication (docs/distributed.md).
-  s.add(key_int("parallel.pp", 1, "Pipeline stages (only 1 is implemented so far)").at_least(1));
+  s.add(key_int("parallel.pp", 1, "Pipeline stages: the backbone's layers (with their memory layers) split into this many contiguous stages").at_least(1));
   s.add(key_int("parallel.dp", 0, "Data-parallel ranks per stage; 0 = MPI world size / parallel.pp").at_least(0));
   s.add(key_float("parallel.timeout_seconds", 600.0,
                   "A blocking communication that takes longer aborts the job, naming the operation and rank")
@@ -171,6 +171,19 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_string("parallel.bank_sharding", "block",
                    "Which bank entries each rank of a DP group holds: block (contiguous ranges) or cyclic (index % g)")
             .one_of({"block", "cyclic"}));
+  s.add(key_string("parallel.schedule", "1f1b",
+                   "Pipeline schedule (parallel.pp > 1): gpipe (all forwards, then all backwards) or 1f1b (one forward, "
+                   "one backward: at most pp micro-batches of activations held)")
+            .one_of({"gpipe", "1f1b"}));
+  s.add(key_int("parallel.microbatches", 4,
+                "Pipeline micro-batches per training micro-batch (parallel.pp > 1): each rank's rows are split into this "
+                "many chunks that flow through the stages; the bubble is (pp-1)/(microbatches+pp-1)")
+            .at_least(1));
+  s.add(key_string("parallel.stage_layers", "",
+                   "Decoder layers per pipeline stage, comma-separated (\"10,12,14\"); \"\" = balanced by estimated cost"));
+  s.add(key_bool("parallel.recompute", false,
+                 "Pipeline stages keep only each chunk's input and recompute the forward pass before its backward "
+                 "(less activation memory, about one more forward pass of time)"));
 }
 
 }  // namespace elm

@@ -104,13 +104,13 @@ class Communicator {
 
   // Sets where() once the group's world rank is known (backends call it from their constructor).
   void describe(int world_rank, int world_size);
-
- private:
-  void check_peer(int peer, const char* op, const char* role) const;
   // send/recv arguments: a defined tensor on this device, a valid peer other than this rank (as
   // `role`; `action` words the self case: "sending to"), a tag >= 0.
   void check_point_to_point(const torch::Tensor& tensor, int peer, int tag, const char* op, const char* role,
                             const char* action) const;
+
+ private:
+  void check_peer(int peer, const char* op, const char* role) const;
 
   int rank_;
   int size_;

@@ -170,6 +170,38 @@ void MpiCommunicator::do_send(const torch::Tensor& tensor, int dst, int tag) {
   check_mpi(MPI_Send(tensor.data_ptr(), count, type, dst, tag, comm_), "MPI_Send", where());
 }
 
+PendingSend::PendingSend(torch::Tensor buffer, MPI_Request request, MPI_Comm comm, Watchdog* watchdog,
+                         std::string where)
+    : buffer_(std::move(buffer)), request_(request), watchdog_(watchdog), where_(std::move(where)) {
+  (void)comm;
+}
+
+PendingSend::~PendingSend() {
+  if (request_ == MPI_REQUEST_NULL) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  MPI_Wait(&request_, MPI_STATUS_IGNORE);  // errors here have nowhere to go; wait() reports them
+}
+
+void PendingSend::wait() {
+  if (request_ == MPI_REQUEST_NULL) return;
+  auto guard = watchdog_->watch("MPI_Isend (wait)");
+  check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait", where_);
+}
+
+std::unique_ptr<PendingSend> MpiCommunicator::send_async(const torch::Tensor& tensor, int dst, int tag) {
+  check_point_to_point(tensor, dst, tag, "send_async", "destination", "sending to");
+  torch::NoGradGuard no_grad;
+  // A private copy: the caller may change or free its tensor while the message is in flight.
+  torch::Tensor buffer = tensor.detach().contiguous().clone();
+  const MPI_Datatype type = datatype(buffer, "MPI_Isend");
+  const int count = mpi_count(buffer.numel(), "MPI_Isend", "element count");
+  MPI_Request request = MPI_REQUEST_NULL;
+  check_mpi(MPI_Isend(buffer.data_ptr(), count, type, dst, tag, comm_, &request), "MPI_Isend", where());
+  return std::make_unique<PendingSend>(std::move(buffer), request, comm_, watchdog_.get(), where());
+}
+
 void MpiCommunicator::do_recv(torch::Tensor& tensor, int src, int tag) {
   const MPI_Datatype type = datatype(tensor, "MPI_Recv");
   const int count = mpi_count(tensor.numel(), "MPI_Recv", "element count");

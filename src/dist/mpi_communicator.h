@@ -20,6 +20,23 @@
 
 namespace elm::dist {
 
+// A send in flight (MpiCommunicator::send_async): owns the buffer until the transfer is done.
+class PendingSend {
+ public:
+  PendingSend(torch::Tensor buffer, MPI_Request request, MPI_Comm comm, Watchdog* watchdog, std::string where);
+  ~PendingSend();  // waits if wait() was not called (the buffer must outlive the transfer)
+  PendingSend(const PendingSend&) = delete;
+  PendingSend& operator=(const PendingSend&) = delete;
+  // Returns when the message has left this rank's buffer (under the watchdog's deadline).
+  void wait();
+
+ private:
+  torch::Tensor buffer_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  Watchdog* watchdog_;
+  std::string where_;
+};
+
 class MpiCommunicator : public Communicator {
  public:
   // Collective over `comm` (MPI_Comm_dup). MPI must be initialised.
@@ -30,6 +47,13 @@ class MpiCommunicator : public Communicator {
   const char* backend() const override { return "mpi"; }
   // The duplicated communicator (e.g. for parallel HDF5 on the same group).
   MPI_Comm comm() const { return comm_; }
+
+  // Point-to-point, not collective: starts sending `tensor` (copied to a contiguous buffer the
+  // result owns) to `dst` with `tag` and returns at once (MPI_Isend). Unlike send(), it never
+  // blocks, so a rank can post its sends and go on to its receives: what makes the pipeline
+  // schedules deadlock-free (pipeline_schedule.h). Messages with the same (dst, tag) arrive in
+  // the order they were posted.
+  std::unique_ptr<PendingSend> send_async(const torch::Tensor& tensor, int dst, int tag);
 
  protected:
   void do_all_reduce_sum(torch::Tensor& tensor) override;

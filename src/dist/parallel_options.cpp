@@ -31,6 +31,10 @@ ParallelOptions ParallelOptions::from_config(const Config& c) {
   o.bucket_mb = c.get_float("parallel.bucket_mb");
   o.backend = parse_backend(c.get_string("parallel.backend"));
   o.bank_sharding = parse_sharding(c.get_string("parallel.bank_sharding"));
+  o.schedule = parse_schedule(c.get_string("parallel.schedule"));
+  o.microbatches = c.get_int("parallel.microbatches");
+  o.stage_layers = c.get_string("parallel.stage_layers");
+  o.recompute = c.get_bool("parallel.recompute");
   return o;
 }
 

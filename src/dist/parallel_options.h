@@ -5,6 +5,7 @@
 
 #include "dist/bank_sharding.h"
 #include "dist/communicator.h"
+#include "dist/pipeline_schedule.h"
 
 namespace elm {
 class Config;
@@ -25,6 +26,10 @@ struct ParallelOptions {
   double bucket_mb = 25.0;         // all-reduce bucket size in MiB
   Backend backend = Backend::automatic;
   BankSharding bank_sharding = BankSharding::kBlock;  // which bank rows each DP rank holds
+  ScheduleKind schedule = ScheduleKind::one_f_one_b;  // pipeline schedule (pp > 1)
+  int64_t microbatches = 4;                            // pipeline chunks per training micro-batch
+  std::string stage_layers;                            // layers per stage, "" = balanced by cost
+  bool recompute = false;                              // recompute each chunk's forward before its backward
 
   static ParallelOptions from_config(const Config& config);
 

@@ -27,8 +27,6 @@ class SplitComm {
 }  // namespace
 
 ProcessGrid::ProcessGrid(const ParallelOptions& options, MPI_Comm comm, const torch::Device& device) {
-  ELM_CHECK(options.pp == 1, "parallel.pp = ", options.pp,
-            ": pipeline parallelism is not implemented yet (use parallel.pp = 1)");
   rank_ = comm_rank(comm);
   layout_ = GridLayout::make(comm_size(comm), options.pp, options.dp);
   const Backend backend = resolve_backend(options.backend, device);
@@ -41,8 +39,9 @@ ProcessGrid::ProcessGrid(const ParallelOptions& options, MPI_Comm comm, const to
                             options.communicator_options(str_cat("dp group of stage ", stage())));
   }
   {
+    // Activations travel over MPI whatever the backend (pipeline_channel.h: non-blocking sends).
     SplitComm split(comm, dp_rank(), stage(), "the pipeline group split");
-    pipeline_ = make_communicator(backend, split.get(), device,
+    pipeline_ = std::make_unique<MpiCommunicator>(split.get(),
                                   options.communicator_options(str_cat("pipeline group of dp rank ", dp_rank())));
   }
 }

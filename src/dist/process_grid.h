@@ -5,22 +5,22 @@
 //   ProcessGrid grid(ParallelOptions::from_config(config), MPI_COMM_WORLD, torch::kCPU);
 //   grid.dp().all_reduce_mean(grads);   // within this stage's DP group
 //
-// Creation is collective over `comm` (MPI_Comm_split, communicator set-up). pp > 1 is rejected
-// for now: pipeline parallelism comes with a later issue.
+// Creation is collective over `comm` (MPI_Comm_split, communicator set-up).
 #include <mpi.h>
 
 #include <memory>
 
 #include "dist/communicator.h"
 #include "dist/grid_layout.h"
+#include "dist/mpi_communicator.h"
 #include "dist/parallel_options.h"
 
 namespace elm::dist {
 
 class ProcessGrid {
  public:
-  // Throws elm::Error (the same on every rank, before any communication) for pp > 1 and for a
-  // pp/dp that does not fit the world (grid_layout.h).
+  // Throws elm::Error (the same on every rank, before any communication) for a pp/dp that does
+  // not fit the world (grid_layout.h).
   ProcessGrid(const ParallelOptions& options, MPI_Comm comm, const torch::Device& device);
   ~ProcessGrid();
 
@@ -33,15 +33,16 @@ class ProcessGrid {
   Communicator& world() { return *world_; }
   // This stage's DP group: dp ranks, ordered by dp_rank (gradient all-reduce, sharded bank).
   Communicator& dp() { return *dp_; }
-  // This dp_rank's pipeline group: pp ranks, ordered by stage (activations, for later).
-  Communicator& pipeline() { return *pipeline_; }
+  // This dp_rank's pipeline group: pp ranks, ordered by stage (activations and their gradients).
+  // Always an MPI communicator on the host: pipeline sends must not block (pipeline_channel.h).
+  MpiCommunicator& pipeline() { return *pipeline_; }
 
  private:
   GridLayout layout_;
   int rank_ = 0;
   std::unique_ptr<Communicator> world_;
   std::unique_ptr<Communicator> dp_;
-  std::unique_ptr<Communicator> pipeline_;
+  std::unique_ptr<MpiCommunicator> pipeline_;
 };
 
 }  // namespace elm::dist

@@ -93,41 +93,70 @@ std::vector<std::pair<std::string, torch::Tensor>> ExplicitLM::named_state() con
   return out;
 }
 
+MemoryStepOptions ExplicitLM::step_options(const ExplicitForwardOptions& options) const {
+  MemoryStepOptions step;
+  step.force_zero_alpha = options.force_zero_alpha || force_zero_alpha_;
+  step.generator = selection_generator_;
+  step.row_seeds = options.row_seeds;
+  return step;
+}
+
+torch::Tensor ExplicitLM::apply_memory(int64_t index, const torch::Tensor& h, const model::AttentionContext& ctx,
+                                       const ExplicitForwardOptions& options, const MemoryStepOptions& step,
+                                       std::map<int64_t, PoolState>* next_pooling,
+                                       std::vector<MemoryLayerOutput>* layers) {
+  auto it = layers_.find(index);
+  if (it == layers_.end()) return h;
+  MemoryLayerImpl& layer = *it->second;
+  auto h_mem = layer.normalize(h);
+  const PoolState* past = nullptr;
+  if (options.cache) {
+    auto p = options.cache->pooling_.find(index);
+    if (p != options.cache->pooling_.end()) past = &p->second;
+  }
+  PoolState next;
+  auto query = pool_queries(h_mem, ctx.valid, config_.pooling, past, options.cache ? &next : nullptr,
+                            layer.pool_scores(h_mem));
+  if (options.cache && next_pooling) (*next_pooling)[index] = next;
+  MemoryLayerOutput out = layer.forward(h, h_mem, query, ctx.valid, *bank_, backbone_->weights().embed_tokens, step);
+  auto hidden = out.hidden;
+  out.hidden = torch::Tensor();  // the caller sees the final hidden state; do not keep every layer's
+  layers->push_back(std::move(out));
+  return hidden;
+}
+
+torch::Tensor ExplicitLM::forward_layers(const torch::Tensor& hidden, const model::AttentionContext& ctx, int64_t first,
+                                         int64_t end, const ExplicitForwardOptions& options,
+                                         std::vector<MemoryLayerOutput>* layers) {
+  const int64_t L = backbone_->config().num_hidden_layers;
+  ELM_CHECK(0 <= first && first < end && end <= L, "ExplicitLM: layers [", first, ", ", end, ") are not a range of the ",
+            L, " decoder layers");
+  ELM_CHECK(options.cache == nullptr, "ExplicitLM::forward_layers runs without a KV cache");
+  ELM_CHECK(options.row_seeds.empty() || static_cast<int64_t>(options.row_seeds.size()) == hidden.size(0),
+            "ExplicitLM: ", options.row_seeds.size(), " row seeds for a batch of ", hidden.size(0), " rows");
+  const MemoryStepOptions step = step_options(options);
+  torch::Tensor h = hidden;
+  for (int64_t i = first; i < end; ++i) {
+    h = backbone_->decoder_layer(i, h, ctx);
+    h = apply_memory(i, h, ctx, options, step, nullptr, layers);
+  }
+  return h;
+}
+
 ExplicitLMOutput ExplicitLM::forward(const torch::Tensor& ids, const ExplicitForwardOptions& options) {
   ELM_CHECK(options.row_seeds.empty() || (ids.dim() == 2 && static_cast<int64_t>(options.row_seeds.size()) == ids.size(0)),
             "ExplicitLM: ", options.row_seeds.size(), " row seeds for a batch of ", ids.dim() == 2 ? ids.size(0) : -1,
             " rows (input_ids ", ids.sizes(), ")");
   ExplicitLMOutput result;
   std::map<int64_t, PoolState> next_pooling;
-  MemoryStepOptions step;
-  step.force_zero_alpha = options.force_zero_alpha || force_zero_alpha_;
-  step.generator = selection_generator_;
-  step.row_seeds = options.row_seeds;
-  const torch::Tensor& table = backbone_->weights().embed_tokens;
+  const MemoryStepOptions step = step_options(options);
 
   model::ForwardOptions fo;
   fo.attention_mask = options.attention_mask;
   fo.cache = options.cache ? &options.cache->kv_ : nullptr;
   fo.logits = options.logits;
   fo.after_layer = [&](int64_t index, const torch::Tensor& h, const model::AttentionContext& ctx) -> torch::Tensor {
-    auto it = layers_.find(index);
-    if (it == layers_.end()) return h;
-    MemoryLayerImpl& layer = *it->second;
-    auto h_mem = layer.normalize(h);
-    const PoolState* past = nullptr;
-    if (options.cache) {
-      auto p = options.cache->pooling_.find(index);
-      if (p != options.cache->pooling_.end()) past = &p->second;
-    }
-    PoolState next;
-    auto query = pool_queries(h_mem, ctx.valid, config_.pooling, past, options.cache ? &next : nullptr,
-                              layer.pool_scores(h_mem));
-    if (options.cache) next_pooling[index] = next;
-    MemoryLayerOutput out = layer.forward(h, h_mem, query, ctx.valid, *bank_, table, step);
-    auto hidden = out.hidden;
-    out.hidden = torch::Tensor();  // the caller sees the final hidden state; do not keep every layer's
-    result.layers.push_back(std::move(out));
-    return hidden;
+    return apply_memory(index, h, ctx, options, step, &next_pooling, &result.layers);
   };
   model::ForwardResult fr = backbone_->forward(ids, fo);
   if (options.cache) {

@@ -82,6 +82,15 @@ class ExplicitLM {
                                 std::shared_ptr<const BankReader> bank);
 
   ExplicitLMOutput forward(const torch::Tensor& input_ids, const ExplicitForwardOptions& options = {});
+  // One pipeline stage's share of forward(): decoder layers [first, end), each followed by its
+  // memory layer, on `hidden` ([B, T, H]: backbone().embed(ids) when first = 0, else the previous
+  // stage's output) under `ctx` (backbone().make_context(ids, mask, nullptr)). No KV cache.
+  // Returns the hidden state after layer end - 1 (not final-normed: backbone().final_norm is the
+  // last stage's); appends the memory layers' outputs to *layers in layer order. Running every
+  // stage in turn computes what forward() does.
+  torch::Tensor forward_layers(const torch::Tensor& hidden, const model::AttentionContext& ctx, int64_t first,
+                               int64_t end, const ExplicitForwardOptions& options,
+                               std::vector<MemoryLayerOutput>* layers);
   ExplicitLMCache new_cache(int64_t batch, int64_t capacity) const;
 
   // The module tree whose only child is "memory" (for optimisers, .to(device), train/eval).
@@ -98,6 +107,7 @@ class ExplicitLM {
   const MemoryConfig& config() const { return config_; }
   const model::Qwen3Model& backbone() const { return *backbone_; }
   const BankReader& bank() const { return *bank_; }
+  std::shared_ptr<const BankReader> bank_ptr() const { return bank_; }
   void set_bank(std::shared_ptr<const BankReader> bank);
 
   void train(bool on = true) { root_->train(on); }
@@ -110,6 +120,13 @@ class ExplicitLM {
   void set_selection_seed(uint64_t seed);
 
  private:
+  MemoryStepOptions step_options(const ExplicitForwardOptions& options) const;
+  // The memory layer after decoder layer `index` (h unchanged when it has none). With a cache, the
+  // pooling state after this call goes to *next_pooling.
+  torch::Tensor apply_memory(int64_t index, const torch::Tensor& h, const model::AttentionContext& ctx,
+                             const ExplicitForwardOptions& options, const MemoryStepOptions& step,
+                             std::map<int64_t, PoolState>* next_pooling, std::vector<MemoryLayerOutput>* layers);
+
   std::shared_ptr<const model::Qwen3Model> backbone_;
   std::shared_ptr<const BankReader> bank_;
   MemoryConfig config_;

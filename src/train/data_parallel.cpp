@@ -53,6 +53,13 @@ void sum_over_ranks(dist::Communicator* group, std::vector<double>& values) {
 }
 
 void all_reduce_gradients(dist::Communicator& group, const NamedTensors& params) {
+  // Which parameters have a gradient on some rank: one that has none anywhere (e.g. the fusion in
+  // the router stage) stays without one, so AdamW skips it as it does in one process.
+  auto present = torch::zeros({static_cast<int64_t>(params.size())}, torch::kFloat32);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].second.grad().defined()) present[static_cast<int64_t>(i)] = 1.0f;
+  }
+  group.all_reduce_sum(present);
   std::vector<torch::Tensor> grads;
   grads.reserve(params.size());
   for (const auto& [name, p] : params) {
@@ -60,6 +67,9 @@ void all_reduce_gradients(dist::Communicator& group, const NamedTensors& params)
     grads.push_back(p.grad());
   }
   group.all_reduce_mean(grads);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (present[static_cast<int64_t>(i)].item<float>() == 0.0f) params[i].second.mutable_grad() = torch::Tensor();
+  }
 }
 
 void check_parameters_agree(dist::Communicator& group, const NamedTensors& params, int64_t step) {

@@ -42,7 +42,8 @@ void sum_over_ranks(dist::Communicator* group, std::vector<double>& values);
 
 // Replaces the gradients of `params` by their mean over the group (bucketed all-reduce). A
 // parameter without a gradient (its loss did not reach it on this rank) gets zeros first, so
-// every rank passes the same tensors in the same order.
+// every rank passes the same tensors in the same order; one without a gradient on any rank keeps
+// none (AdamW then skips it, as in one process).
 void all_reduce_gradients(dist::Communicator& group, const NamedTensors& params);
 
 // Collective: throws elm::Error on every rank when some rank's parameters differ bitwise from

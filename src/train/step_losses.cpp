@@ -37,6 +37,39 @@ torch::Tensor at_positions(const torch::Tensor& x, const torch::Tensor& pos) {
   return x.index({rows, pos});
 }
 
+}  // namespace
+
+int64_t named_rows(const Batch& batch) {
+  if (!batch.target_indices.defined()) return 0;
+  auto best = batch.target_scores.argmax(1, true);
+  return batch.target_indices.gather(1, best).ge(0).sum().item<int64_t>();
+}
+
+LayerQueryTerms layer_query_terms(const memory::MemoryLayerOutput& layer, const Batch& batch, const torch::Tensor& pos,
+                                  double temperature, const torch::Tensor& zero) {
+  LayerQueryTerms out;
+  out.router = zero;
+  out.alpha = at_positions(layer.alpha, pos).sum().item<double>();
+  if (!batch.target_indices.defined()) return out;
+  out.queries = memory::router_query_count(batch.target_indices);
+  if (out.queries > 0) {
+    auto h1 = at_positions(layer.half_logits[0], pos);
+    auto h2 = at_positions(layer.half_logits[1], pos);
+    out.router = memory::router_soft_label_loss(h1, h2, batch.target_indices, batch.target_scores, temperature);
+  }
+  // The best-scored target of each row (targets are padded with -1 and score 0).
+  auto best = batch.target_scores.argmax(1, true);
+  auto target = batch.target_indices.gather(1, best).squeeze(1);  // [B]
+  auto named = target.ge(0);
+  auto selected = at_positions(layer.selected_indices, pos);    // [B, k]
+  auto candidates = at_positions(layer.candidate_indices, pos); // [B, C]
+  out.hit = static_cast<double>((selected.eq(target.unsqueeze(1)).any(1) & named).sum().item<int64_t>());
+  out.recall = static_cast<double>((candidates.eq(target.unsqueeze(1)).any(1) & named).sum().item<int64_t>());
+  return out;
+}
+
+namespace {
+
 // Finishes a StepLosses whose terms and local metric sums are filled: sums the denominators and
 // numerators over the global batch (one all-reduce under data parallelism), then sets the total
 // (this rank's share of the global loss) and the global metric values.
@@ -142,39 +175,20 @@ StepLosses memory_step_losses(memory::ExplicitLM& lm, const Batch& batch, Stage 
   local.tokens = static_cast<double>(batch.attention_mask.sum().item<int64_t>());
   local.rows = static_cast<double>(batch.size());
 
-  const bool has_targets = batch.target_indices.defined();
-  const int64_t queries = has_targets ? memory::router_query_count(batch.target_indices) : 0;
   const auto num_layers = static_cast<double>(std::max<size_t>(1, result.layers.size()));
   const double router_weight = (stage == Stage::router ? 1.0 : w.router) / num_layers;
   auto pos = query_positions(batch);
   torch::Tensor zero = result.hidden.sum().to(torch::kFloat32) * 0.0;  // a zero that keeps the graph
   for (const auto& layer : result.layers) {
-    local.alpha += at_positions(layer.alpha, pos).sum().item<double>() / num_layers;
-    {
-      // Always a term (weight 0 unless trained): the router loss is also a metric, and the terms
-      // must not depend on the data (their sums are reduced across ranks position by position).
-      torch::Tensor mean = zero;
-      if (queries > 0) {
-        auto h1 = at_positions(layer.half_logits[0], pos);
-        auto h2 = at_positions(layer.half_logits[1], pos);
-        mean = memory::router_soft_label_loss(h1, h2, batch.target_indices, batch.target_scores, w.router_temperature);
-      }
-      out.terms.push_back({"router", mean, router_weight, queries});
-    }
-    if (!has_targets) continue;
-    // The best-scored target of each row (targets are padded with -1 and score 0).
-    auto best = batch.target_scores.argmax(1, true);
-    auto target = batch.target_indices.gather(1, best).squeeze(1);  // [B]
-    auto named = target.ge(0);
-    auto selected = at_positions(layer.selected_indices, pos);    // [B, k]
-    auto candidates = at_positions(layer.candidate_indices, pos); // [B, C]
-    local.hit += (selected.eq(target.unsqueeze(1)).any(1) & named).sum().item<double>() / num_layers;
-    local.recall += (candidates.eq(target.unsqueeze(1)).any(1) & named).sum().item<double>() / num_layers;
+    const LayerQueryTerms q = layer_query_terms(layer, batch, pos, w.router_temperature, zero);
+    local.alpha += q.alpha / num_layers;
+    local.hit += q.hit / num_layers;
+    local.recall += q.recall / num_layers;
+    // Always a term (weight 0 unless trained): the router loss is also a metric, and the terms
+    // must not depend on the data (their sums are reduced across ranks position by position).
+    out.terms.push_back({"router", q.router, router_weight, q.queries});
   }
-  if (has_targets) {
-    auto best = batch.target_scores.argmax(1, true);
-    local.named = static_cast<double>(batch.target_indices.gather(1, best).ge(0).sum().item<int64_t>());
-  }
+  local.named = static_cast<double>(named_rows(batch));
   if (stage != Stage::router) {
     int64_t loss_tokens = 0;
     auto ce = masked_lm_loss(lm.backbone(), result.hidden, batch.targets, &loss_tokens);

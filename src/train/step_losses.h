@@ -78,6 +78,21 @@ torch::Tensor masked_lm_loss(const model::Qwen3Model& model, const torch::Tensor
 // predict the first target token (qa records: the last prompt token), else the last real token. [B] int64.
 torch::Tensor query_positions(const Batch& batch);
 
+// Rows of the batch whose best-scored target names a bank entry (0 without targets).
+int64_t named_rows(const Batch& batch);
+
+// What one memory layer contributes at each row's query position (query_positions): the router
+// soft-label loss (mean over the rows that name targets; `zero` when none do), their number, and
+// sums over rows of alpha, of "the selected entry is the target" and of "the target is among the
+// candidates".
+struct LayerQueryTerms {
+  torch::Tensor router;
+  int64_t queries = 0;
+  double alpha = 0, hit = 0, recall = 0;
+};
+LayerQueryTerms layer_query_terms(const memory::MemoryLayerOutput& layer, const Batch& batch, const torch::Tensor& pos,
+                                  double temperature, const torch::Tensor& zero);
+
 // Memory stages (router, fusion, joint). The bank the model reads is whatever lm currently has
 // (the trainer installs per-batch overrides before calling this). row_seeds (optional, one per
 // row) make the memory layers' random draws a function of each row alone (explicit_lm.h).

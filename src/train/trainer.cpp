@@ -13,6 +13,8 @@
 #include "core/logging.h"
 #include "dist/broadcast_text.h"
 #include "dist/parallel_options.h"
+#include "dist/pipeline_partition.h"
+#include "dist/process_grid.h"
 #include "dist/sharded_bank_loader.h"
 #include "memory/bank.h"
 #include "memory/explicit_lm.h"
@@ -31,6 +33,8 @@
 #include "train/lr_schedule.h"
 #include "train/metrics_log.h"
 #include "train/optimizer.h"
+#include "train/pipeline_state.h"
+#include "train/pipeline_step.h"
 #include "train/progress.h"
 #include "train/step_losses.h"
 #include "train/train_options.h"
@@ -113,7 +117,8 @@ struct TrainingBank {
   bool sharded = false;
 };
 
-TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tokenizer, dist::Communicator* dp) {
+TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tokenizer, dist::Communicator* world,
+                                dist::Communicator* dp) {
   TrainingBank bank;
   if (!dp || dp->size() == 1) {
     bank.whole = memory::bank_from_config(config, tokenizer);
@@ -123,12 +128,13 @@ TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tok
   const std::string path = config.get_string("model.cache_path");
   ELM_CHECK(!path.empty(), "data-parallel training reads the sharded bank from a bank file: set model.cache_path (",
             "rank 0 builds it from model.database_init_path when it is missing or stale)");
-  if (dp->rank() == 0) {
+  // One rank of the world writes the file (several stages' DP groups share it).
+  if (world->rank() == 0) {
     memory::ensure_bank_file(path, config.get_string("model.database_init_path"), tokenizer,
                              config.get_int("model.knowledge_num"), config.get_int("model.knowledge_length"),
                              config.get_bool("model.recompute_cache"));
   }
-  dp->barrier();  // the file is complete before any rank opens it
+  world->barrier();  // the file is complete before any rank opens it
   const auto sharding = dist::ParallelOptions::from_config(config).bank_sharding;
   auto reader = dist::load_sharded_bank(*dp, path, sharding);
   ELM_LOG(info) << "memory bank: " << dist::sharding_name(sharding) << " shard of " << path << " on " << dp->where()
@@ -141,25 +147,56 @@ TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tok
 
 // Rank 0 resolves a checkpoint choice (the file system may change while ranks look); every rank
 // gets its answer ("" = none).
-std::string agreed_path(dist::Communicator* dp, const std::function<std::string()>& resolve) {
-  if (!dp || dp->size() == 1) return resolve();
-  return dist::broadcast_string(*dp, dp->rank() == 0 ? resolve() : std::string(), 0);
+std::string agreed_path(dist::Communicator* world, const std::function<std::string()>& resolve) {
+  if (!world || world->size() == 1) return resolve();
+  return dist::broadcast_string(*world, world->rank() == 0 ? resolve() : std::string(), 0);
+}
+
+// The chunks of this rank's rows of one global micro-batch under pipeline parallelism: its DP
+// slice, split into `microbatches` contiguous pieces; an empty piece runs a stand-in row.
+template <typename MakeBank>
+std::vector<PipelineChunk> pipeline_chunks(const Dataset& data, const std::vector<int64_t>& global_rows, int dp, int dp_rank,
+                                           int64_t microbatches, uint64_t seed, int64_t step, int64_t micro,
+                                           int32_t pad_id, const MakeBank& make_bank) {
+  const RowRange mine = shard_rows(static_cast<int64_t>(global_rows.size()), dp, dp_rank);
+  std::vector<PipelineChunk> chunks;
+  for (int64_t c = 0; c < microbatches; ++c) {
+    const RowRange part = shard_rows(mine.size(), static_cast<int>(microbatches), static_cast<int>(c));
+    PipelineChunk chunk;
+    chunk.placeholder = part.empty();
+    std::vector<int64_t> rows;
+    for (int64_t i = part.empty() ? 0 : mine.begin + part.begin; i < (part.empty() ? 1 : mine.begin + part.end); ++i) {
+      rows.push_back(global_rows[static_cast<size_t>(i)]);
+      chunk.row_seeds.push_back(row_seed(seed, step, micro, i));
+    }
+    chunk.batch = collate(data, rows, pad_id);
+    chunk.bank = make_bank(chunk.batch);
+    chunks.push_back(std::move(chunk));
+  }
+  return chunks;
 }
 
 }  // namespace
 
 TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer,
-                         dist::Communicator* dp) {
+                         dist::ProcessGrid* grid) {
   const auto started = Clock::now();
+  dist::Communicator* world = grid ? &grid->world() : nullptr;
+  dist::Communicator* dp = grid ? &grid->dp() : nullptr;
+  // ranks / rank: within this stage's data-parallel group (the whole world without a pipeline).
   const int ranks = dp ? dp->size() : 1;
   const int rank = dp ? dp->rank() : 0;
-  const bool root = rank == 0;
+  const int pp = grid ? grid->layout().pp : 1;
+  const bool root = !world || world->rank() == 0;
   ELM_CHECK(!run_dir.empty(), "explicitlm train needs a run directory (run.dir)");
   const TrainOptions opt = TrainOptions::from_config(config);
   const std::string model_dir = config.get_string("model.qwen3_model_path");
   ELM_CHECK(!model_dir.empty(), "model.qwen3_model_path is not set (a Hugging Face Qwen3 directory)");
   const auto dtype = model::parse_compute_dtype(config.get_string("model.dtype"));
   auto backbone = std::make_shared<model::Qwen3Model>(model::Qwen3Model::load(model_dir, dtype));
+  ELM_CHECK(pp == 1 || opt.stage != Stage::backbone,
+            "training.stage = backbone runs without pipeline parallelism: set parallel.pp = 1");
+  const dist::ParallelOptions parallel = dist::ParallelOptions::from_config(config);
 
   DataOptions data_options = DataOptions::from_config(config, DataSplit::train);
   ELM_CHECK(!data_options.path.empty(), "data.train_path is not set (the training JSONL)");
@@ -206,7 +243,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     ELM_LOG(info) << "backbone stage: " << params.size() << " tensors, " << count << " trainable parameters"
                   << (opt.train_embeddings ? "" : " (embeddings frozen)");
   } else {
-    training_bank = load_training_bank(config, tokenizer, dp);
+    training_bank = load_training_bank(config, tokenizer, world, dp);
     bank = training_bank.reader;
     lm = std::make_unique<memory::ExplicitLM>(memory::ExplicitLM::from_config(config, backbone, bank));
     lm->train();
@@ -214,8 +251,27 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     ELM_LOG(info) << "memory components: " << lm->trainable_parameter_count() << " trainable parameters in "
                   << lm->memory_layers().size() << " memory layer(s)";
   }
+  // Pipeline parallelism: this rank runs one stage and trains the memory layers in it.
+  PipelineSettings pipeline;
+  if (pp > 1) {
+    const auto& bc = backbone->config();
+    pipeline.partition = dist::make_partition(
+        dist::estimate_stage_costs(bc, lm->memory_layers(), bc.hidden_size, std::max<int64_t>(1, data_options.max_length)),
+        pp, parallel.stage_layers);
+    pipeline.schedule = parallel.schedule;
+    pipeline.recompute = parallel.recompute;
+    const dist::StageSpan& span = pipeline.partition.stages.at(static_cast<size_t>(grid->stage()));
+    params = stage_parameters(*lm, span);
+    if (root) {
+      ELM_LOG(info) << "pipeline: " << pp << " stages x " << ranks << " data-parallel ranks, schedule "
+                    << dist::schedule_name(parallel.schedule) << ", " << parallel.microbatches << " micro-batches"
+                    << (parallel.recompute ? ", recomputation" : "") << ": " << pipeline.partition.describe();
+    }
+    ELM_LOG(info) << "pipeline stage " << grid->stage() << ": decoder layers " << span.first_layer << "-"
+                  << span.end_layer - 1 << ", " << params.size() << " trainable tensors";
+  }
   if (!opt.init_from.empty()) {
-    const std::string path = agreed_path(dp, [&] { return resolve_checkpoint_path(opt.init_from); });
+    const std::string path = agreed_path(world, [&] { return resolve_checkpoint_path(opt.init_from); });
     load_parameters(params, read_checkpoint(path).parameters, path, /*require_all=*/false);
   }
 
@@ -235,13 +291,13 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
   int64_t step = 0;
   DataCursor cursor{0, 0, opt.seed};
   TrainResult result;
-  const std::string resume_path = agreed_path(dp, [&] { return checkpointer.resolve_resume().value_or(""); });
+  const std::string resume_path = agreed_path(world, [&] { return checkpointer.resolve_resume().value_or(""); });
   if (auto path = resume_path.empty() ? std::optional<std::string>() : std::optional<std::string>(resume_path)) {
     TrainingState state = read_checkpoint(*path);
     ELM_CHECK(state.stage == stage_name(opt.stage), "checkpoint ", *path, " is of stage ", state.stage,
               ", this run trains ", stage_name(opt.stage), " (set checkpoint.resume=none to start fresh)");
     load_parameters(params, state.parameters, *path, /*require_all=*/true);
-    optimizer.import_state(state.optimizer);
+    optimizer.import_state(pp > 1 ? state_of(state.optimizer, params) : state.optimizer);
     step = state.step;
     cursor = state.cursor;
     result.resumed_from = step;
@@ -254,6 +310,10 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
 
   auto save = [&](const nlohmann::json& last_line) {
     if (dp) check_parameters_agree(*dp, params, step);
+    // Under pipeline parallelism rank 0 collects every stage's part (the file is the one a single
+    // process writes, so a run resumes on any pp x dp).
+    GatheredState gathered;
+    if (pp > 1) gathered = gather_stages_on_root(*world, grid->layout(), *lm, params, optimizer.export_state());
     TrainingState state;
     // The bank travels with the checkpoint (ARCHITECTURE 5); it is frozen, so this is the loaded one
     // (a sharded bank is gathered for rank 0 to write: collective).
@@ -270,8 +330,8 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     state.cursor = loader.cursor();
     state.schedule = schedule;
     state.rng_state = at::detail::getDefaultCPUGenerator().get_state();
-    state.parameters = params;
-    state.optimizer = optimizer.export_state();
+    state.parameters = pp > 1 ? gathered.parameters : params;
+    state.optimizer = pp > 1 ? gathered.optimizer : optimizer.export_state();
     state.metrics_json = last_line.is_null() ? "" : last_line.dump();
     result.checkpoint = checkpointer.save(state);
     ELM_LOG(info) << "checkpoint " << result.checkpoint;
@@ -280,6 +340,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
   ELM_LOG(info) << "stage " << stage_name(opt.stage) << ": " << total_steps << " optimizer steps of "
                 << opt.grad_accum_steps << " x " << opt.batch_size << " examples"
                 << (ranks > 1 ? " (each micro-batch split over " + std::to_string(ranks) + " data-parallel ranks)" : "")
+                << (pp > 1 ? " through " + std::to_string(pp) + " pipeline stages" : "")
                 << ", lr " << opt.adamw.lr << ", warmup " << schedule.warmup_steps;
   std::unique_ptr<Progress> progress;
   if (root) progress = std::make_unique<Progress>(std::string("train ") + stage_name(opt.stage), total_steps);
@@ -298,6 +359,20 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
       // Every rank takes the same global micro-batch and keeps its slice of the rows; a rank left
       // without rows (a short last batch) runs a stand-in that counts for nothing.
       const std::vector<int64_t> global_rows = loader.next_indices();
+      if (pp > 1) {
+        auto chunks = pipeline_chunks(data, global_rows, ranks, rank, parallel.microbatches, opt.seed, step, micro, pad_id,
+                                      [&](const Batch& b) -> std::shared_ptr<const memory::BankReader> {
+                                        return std::make_shared<OverlayBankReader>(
+                                            bank, batch_overrides(data, b, tokenizer, *bank));
+                                      });
+        const GlobalCounts counts = count_global(collate(data, global_rows, pad_id));
+        PipelineGroups groups{world, &grid->pipeline(), ranks};
+        StepLosses losses = pipeline_step(*lm, chunks, counts, opt.stage, opt.weights, groups, pipeline,
+                                          1.0 / static_cast<double>(opt.grad_accum_steps));
+        ELM_CHECK(std::isfinite(losses.loss), "step ", step, ": the loss is not finite");
+        meter.add(losses);
+        continue;
+      }
       const RowRange mine = shard_rows(static_cast<int64_t>(global_rows.size()), ranks, rank);
       const GlobalBatch global{dp, mine.empty()};
       std::vector<int64_t> rows;
@@ -325,10 +400,11 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
       meter.add(losses);
     }
     if (ranks > 1) all_reduce_gradients(*dp, params);
-    if (opt.max_grad_norm > 0) {
-      grad_norm = optimizer.clip_grad_norm(opt.max_grad_norm);
+    const double max_norm = opt.max_grad_norm > 0 ? opt.max_grad_norm : 1e30;
+    if (pp > 1) {
+      grad_norm = clip_grad_norm_across_stages(grid->pipeline(), params, max_norm);
     } else {
-      grad_norm = clip_grad_norm(optimizer.parameters(), 1e30);
+      grad_norm = clip_grad_norm(optimizer.parameters(), max_norm);
     }
     const double lr = learning_rate_at(step, schedule);
     optimizer.set_learning_rate(lr);
@@ -378,12 +454,14 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
 
   // Final evaluation. Generation makes a different number of forward calls on each rank, so a
   // sharded bank is gathered whole first (final_evaluation.h).
+  // Every rank evaluates a slice with the whole model: the stages' parameters are shared first.
+  if (pp > 1) share_stage_parameters(*world, grid->layout(), pipeline.partition, *lm);
   if (lm && training_bank.sharded) {
     auto [tokens, valid] = gather_bank(*bank);
     lm->set_bank(std::make_shared<memory::LocalBankReader>(tokens, valid, bank->pad_id()));
   }
   nlohmann::json eval =
-      final_evaluation(config, lm.get(), *backbone, tokenizer, pad_id, step, data_options.format, dp);
+      final_evaluation(config, lm.get(), *backbone, tokenizer, pad_id, step, data_options.format, world);
   if (!eval.is_null()) {
     if (metrics) metrics->write(eval);
     result.eval = eval;

@@ -14,11 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dist/communicator.h"
 #include "text/tokenizer.h"
 
 namespace elm {
 class Config;
+}
+namespace elm::dist {
+class ProcessGrid;
 }
 
 namespace elm::train {
@@ -35,9 +37,10 @@ struct TrainResult {
 };
 
 // Runs the stage the config names. run_dir must exist (the caller prepared it: config and logs).
-// dp: the data-parallel group (null = one process). Collective over it: every rank calls this
-// with the same config (data_parallel.h); rank 0 writes the metrics, checkpoints and exports.
+// grid: the pp x dp process grid (null = one process). Collective over its world: every rank
+// calls this with the same config (data_parallel.h, pipeline_step.h); world rank 0 writes the
+// metrics, checkpoints and exports.
 TrainResult run_training(const Config& config, const std::string& run_dir, const text::Tokenizer& tokenizer,
-                         dist::Communicator* dp = nullptr);
+                         dist::ProcessGrid* grid = nullptr);
 
 }  // namespace elm::train

@@ -34,12 +34,35 @@ TEST(Grid, DataParallelOverTheWholeWorld) {
   EXPECT_EQ(testing::ranks_differing(grads[0], MPI_COMM_WORLD), std::vector<int>{});
 }
 
-TEST(Grid, ShapesThatDoNotFitTheWorldAreRefusedOnEveryRank) {
+TEST(Grid, TwoPipelineStagesSplitTheWorldIntoStageAndPipelineGroups) {
   const int size = testing::world()->size();
   ParallelOptions options;
   options.pp = 2;
+  ProcessGrid grid(options, MPI_COMM_WORLD, torch::kCPU);
+  const int dp = size / 2;
+  EXPECT_EQ(grid.stage(), grid.rank() / dp);
+  EXPECT_EQ(grid.dp().size(), dp);
+  EXPECT_EQ(grid.pipeline().size(), 2);
+  EXPECT_EQ(grid.pipeline().rank(), grid.stage());
+  EXPECT_STREQ(grid.pipeline().backend(), "mpi");
+  // The pipeline group links stage 0 and stage 1 of the same dp rank.
+  auto mine = torch::full({3}, static_cast<double>(grid.rank()), torch::kFloat64);
+  if (grid.stage() == 0) {
+    grid.pipeline().send(mine, 1, 5);
+  } else {
+    auto got = torch::empty({3}, torch::kFloat64);
+    grid.pipeline().recv(got, 0, 5);
+    EXPECT_EQ(got[0].item<double>(), static_cast<double>(grid.rank() - dp));
+  }
+}
+
+TEST(Grid, ShapesThatDoNotFitTheWorldAreRefusedOnEveryRank) {
+  const int size = testing::world()->size();
+  ParallelOptions options;
+  options.pp = size + 1;
   EXPECT_CONTAINS(error_of([&] { ProcessGrid g(options, MPI_COMM_WORLD, torch::kCPU); }),
-                  "parallel.pp = 2: pipeline parallelism is not implemented yet");
+                  "parallel.pp = " + std::to_string(size + 1) + " does not divide the MPI world size " +
+                      std::to_string(size));
   options.pp = 1;
   options.dp = size + 1;
   EXPECT_CONTAINS(error_of([&] { ProcessGrid g(options, MPI_COMM_WORLD, torch::kCPU); }),

@@ -1,10 +1,9 @@
-// Process grid arithmetic: stage/dp-rank layout, group membership, validation messages; the grid's
-// own refusal of pp > 1.
+// Process grid arithmetic: stage/dp-rank layout, group membership, validation messages (the
+// grid itself is tested under mpiexec: tests/mpi/test_grid.cpp).
 #include <gtest/gtest.h>
 
 #include "support/assertions.h"
 #include "dist/grid_layout.h"
-#include "dist/process_grid.h"
 
 namespace elm::dist {
 namespace {
@@ -44,14 +43,6 @@ TEST(GridLayout, ErrorsNameTheValues) {
   GridLayout g = GridLayout::make(4, 2, 2);
   EXPECT_CONTAINS(error_of([&] { g.dp_group(2); }), "stage 2 is not in 0..1");
   EXPECT_CONTAINS(error_of([&] { g.pipeline_group(-1); }), "dp rank -1 is not in 0..1");
-}
-
-TEST(ProcessGrid, PipelineParallelismIsRefusedBeforeAnyCommunication) {
-  ParallelOptions options;
-  options.pp = 2;
-  // MPI is not touched: the check comes first, identical on every rank.
-  EXPECT_CONTAINS(error_of([&] { ProcessGrid grid(options, MPI_COMM_WORLD, torch::kCPU); }),
-                  "parallel.pp = 2: pipeline parallelism is not implemented yet");
 }
 
 }  // namespace
