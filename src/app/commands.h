@@ -26,6 +26,7 @@ int run_synth(const Args& args);
 int run_plot_metrics(const Args& args);
 int run_train(const Args& args);
 int run_eval(const Args& args);
+int run_plan(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
       {"synth", "synthetic knowledge for the bank demo: entities, facts, questions, counterfactuals", run_synth},
       {"train", "train one stage: router, fusion, joint or backbone (checkpoints, metrics, evaluation)", run_train},
       {"eval", "evaluate a trained run: knowledge with/without the bank and after edits, QA accuracy", run_eval},
+      {"plan", "plan a run on N GPUs without weights: pipeline split, memory per rank, traffic, bubble", run_plan},
       {"plot-metrics", "PNG charts (loss, accuracy, alpha, coverage, lr) of a run's metrics.jsonl", run_plot_metrics},
       {"make-tiny-qwen3", "write a small random Qwen3 in HuggingFace layout", run_make_tiny_qwen3},
       {"config", "print the resolved configuration, or every key with --list", run_config},
