@@ -2,7 +2,7 @@
 # The knowledge demo on the shipped tiny default: proves with numbers that the model reads its
 # knowledge from the memory bank (docs/demo.md).
 #
-#   launch/quickstart.sh [--seed N] [--workdir DIR] [--fast] [--ranks R]
+#   launch/quickstart.sh [--seed N] [--workdir DIR] [--fast] [--ranks R] [--pp P]
 #
 #  1. a tiny Qwen3 made by the project (random weights, the real Qwen3 tokenizer)
 #  2. synthetic knowledge (explicitlm synth): bank entities, a disjoint entity set, questions
@@ -12,21 +12,25 @@
 #  6. explicitlm eval: accuracy with the bank, with every entry invalid, and after editing entries
 # The last stdout line is one JSON object. --fast runs a much shorter schedule (for tests; its
 # accuracy is not meaningful). --ranks R trains every stage data-parallel on R MPI ranks
-# (launch/train.sh; the same global batches as one process).
+# (launch/train.sh; the same global batches as one process); --pp P splits the memory stages'
+# model into P pipeline stages of R/P data-parallel ranks each (the backbone stage stays
+# data-parallel).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seed=0
 workdir="$root/build/demo"
 fast=false
 ranks=1
+pp=1
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while (( $# )); do
   case "$1" in
     --seed) seed="${2:?--seed needs a value}"; shift 2 ;;
     --workdir) workdir="${2:?--workdir needs a value}"; shift 2 ;;
     --fast) fast=true; shift ;;
     --ranks) ranks="${2:?--ranks needs a value}"; shift 2 ;;
+    --pp) pp="${2:?--pp needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "quickstart.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -34,6 +38,8 @@ done
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "quickstart.sh: --seed must be a non-negative integer, got '$seed'" >&2; exit 2; }
 seed=$((10#$seed))
 [[ "$ranks" =~ ^[1-9][0-9]*$ ]] || { echo "quickstart.sh: --ranks must be a positive integer, got '$ranks'" >&2; exit 2; }
+[[ "$pp" =~ ^[1-9][0-9]*$ ]] && (( ranks % pp == 0 )) ||
+  { echo "quickstart.sh: --pp must be a positive integer dividing --ranks ($ranks), got '$pp'" >&2; exit 2; }
 
 # The schedule (steps per stage, sizes). --fast: a smoke run of the same pipeline.
 entities=1000; disjoint=300; backbone_steps=300; router_steps=1500; joint_steps=800; eval_entities=300
@@ -76,7 +82,7 @@ backbone="$work/runs/backbone/backbone"
 
 echo "== 4. the bank: the target facts (knowledge_num 4096 = 64 x 64)" >&2
 mem=(model.qwen3_model_path="$backbone" model.database_init_path="$work/data/knowledge.json"
-     model.cache_path="$work/bank.h5")
+     model.cache_path="$work/bank.h5" parallel.pp="$pp")
 
 echo "== 5a. stage router: questions and facts -> their entry" >&2
 train "${mem[@]}" --stage router --run-dir "$work/runs/router" \
@@ -100,4 +106,4 @@ wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 steps=$((backbone_steps + router_steps + joint_steps))
 # The evaluation's JSON object (its "steps" is the joint run's; the demo reports all stages) plus the demo's fields.
 result=$(echo "$result" | sed -E 's/"steps":[0-9]+,//')
-echo "${result%\}},\"demo\":\"knowledge_bank\",\"steps\":$steps,\"steps_backbone\":$backbone_steps,\"steps_router\":$router_steps,\"steps_joint\":$joint_steps,\"ranks\":$ranks,\"wall_seconds\":$wall,\"workdir\":\"$work\"}"
+echo "${result%\}},\"demo\":\"knowledge_bank\",\"steps\":$steps,\"steps_backbone\":$backbone_steps,\"steps_router\":$router_steps,\"steps_joint\":$joint_steps,\"ranks\":$ranks,\"pp\":$pp,\"wall_seconds\":$wall,\"workdir\":\"$work\"}"

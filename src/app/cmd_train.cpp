@@ -89,7 +89,9 @@ int run_train(const Args& args) {
                    "its newest checkpoint (checkpoint.resume=auto). The last stdout line is a JSON summary.\n"
                    "Started on several MPI ranks (launch/train.sh -n R, mpirun, srun) it trains data-parallel:\n"
                    "each micro-batch is split over the ranks, each rank holds a shard of the bank, and the\n"
-                   "result equals one process on the same global batch (docs/distributed.md).");
+                   "result equals one process on the same global batch (docs/distributed.md). With\n"
+                   "parallel.pp=P the model is also split into P pipeline stages (parallel.schedule 1f1b|gpipe,\n"
+                   "parallel.microbatches, parallel.stage_layers, parallel.recompute); ranks = P x dp.");
   parser.option("--stage", "S", "training.stage: router | fusion | joint | backbone")
       .option("--run-dir", "DIR", "run.dir: where config, logs, metrics and checkpoints go")
       .option("--resume", "R", "checkpoint.resume: auto (default) | none | STEP | PATH")
@@ -101,7 +103,8 @@ int run_train(const Args& args) {
                 "  explicitlm train --config configs/tiny.toml --stage joint --run-dir runs/joint \\\n"
                 "      training.init_from=runs/router training.max_steps=600\n"
                 "  explicitlm train --config configs/tiny.toml --run-dir runs/joint   # resumes runs/joint\n"
-                "  launch/train.sh -n 4 configs/tiny.toml --run-dir runs/joint4      # 4 data-parallel ranks");
+                "  launch/train.sh -n 4 configs/tiny.toml --run-dir runs/joint4      # 4 data-parallel ranks\n"
+                "  launch/train.sh -n 4 configs/tiny.toml --run-dir runs/pp parallel.pp=2   # 2 stages x 2 ranks");
   if (!parser.parse(args)) return 0;
   Config config = parser.config();
   const std::string cli = "command line";

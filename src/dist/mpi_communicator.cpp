@@ -181,7 +181,12 @@ PendingSend::~PendingSend() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
-  MPI_Wait(&request_, MPI_STATUS_IGNORE);  // errors here have nowhere to go; wait() reports them
+  // Normal code calls wait(). Here we are unwinding from an error, on the way to abort_all: the
+  // receiver may never post its receive, and waiting would hang the job instead of ending it. The
+  // buffer must outlive the transfer, so it is leaked (the process is about to exit).
+  int done = 0;
+  MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+  if (!done) new torch::Tensor(std::move(buffer_));  // NOLINT: deliberate leak, see above
 }
 
 void PendingSend::wait() {

@@ -24,7 +24,9 @@ namespace elm::dist {
 class PendingSend {
  public:
   PendingSend(torch::Tensor buffer, MPI_Request request, MPI_Comm comm, Watchdog* watchdog, std::string where);
-  ~PendingSend();  // waits if wait() was not called (the buffer must outlive the transfer)
+  // Without wait() (unwinding from an error): does not block; an unfinished transfer keeps its
+  // buffer alive until the process exits.
+  ~PendingSend();
   PendingSend(const PendingSend&) = delete;
   PendingSend& operator=(const PendingSend&) = delete;
   // Returns when the message has left this rank's buffer (under the watchdog's deadline).

@@ -13,7 +13,8 @@ int gradient_tag(int microbatch) { return 2 * microbatch + 1; }
 PipelineChannel::PipelineChannel(MpiCommunicator& pipeline, torch::Device device)
     : pipeline_(pipeline), device_(device) {}
 
-PipelineChannel::~PipelineChannel() = default;  // PendingSend waits in its destructor
+// After finish() nothing is in flight; after an error, PendingSend's destructor does not block.
+PipelineChannel::~PipelineChannel() = default;
 
 void PipelineChannel::send(const torch::Tensor& t, int dst, int tag) {
   in_flight_.push_back(pipeline_.send_async(t.device().is_cpu() ? t : t.to(torch::kCPU), dst, tag));

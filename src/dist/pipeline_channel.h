@@ -26,7 +26,7 @@ namespace elm::dist {
 class PipelineChannel {
  public:
   explicit PipelineChannel(MpiCommunicator& pipeline, torch::Device device = torch::kCPU);
-  ~PipelineChannel();  // waits for sends still in flight
+  ~PipelineChannel();  // never blocks (call finish() to wait for the sends)
 
   int stage() const { return pipeline_.rank(); }
   int stages() const { return pipeline_.size(); }

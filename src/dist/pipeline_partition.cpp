@@ -12,7 +12,9 @@
 namespace elm::dist {
 
 PipelineCosts estimate_stage_costs(const model::Qwen3Config& c, const std::vector<int64_t>& memory_layers,
-                                   int64_t hidden_size, int64_t seq_len) {
+                                   int64_t hidden_size, int64_t seq_len, double logit_fraction) {
+  ELM_CHECK(logit_fraction >= 0 && logit_fraction <= 1, "pipeline cost: logit fraction ", logit_fraction,
+            " is not in [0, 1]");
   const double d = static_cast<double>(c.hidden_size);
   const double T = static_cast<double>(std::max<int64_t>(1, seq_len));
   // Multiply-adds per token of one decoder layer: q, k, v, o projections, attention over T keys, MLP.
@@ -29,7 +31,7 @@ PipelineCosts estimate_stage_costs(const model::Qwen3Config& c, const std::vecto
     costs.layer.push_back(frozen_layer + (with_memory.count(i) ? memory_layer : 0.0));
   }
   costs.embedding = 0.0;  // a gather
-  costs.head = 2.0 * d * static_cast<double>(c.vocab_size);
+  costs.head = 2.0 * d * static_cast<double>(c.vocab_size) * logit_fraction;
   return costs;
 }
 
@@ -47,8 +49,14 @@ std::string PipelinePartition::describe() const {
   for (size_t i = 0; i < stages.size(); ++i) {
     const StageSpan& s = stages[i];
     char buf[160];
-    std::snprintf(buf, sizeof buf, "%sstage %zu: layers %lld-%lld%s%s (%.1f%% of the cost)", i ? " | " : "", i,
-                  static_cast<long long>(s.first_layer), static_cast<long long>(s.end_layer - 1),
+    char layers[48];
+    if (s.layers() == 1) {
+      std::snprintf(layers, sizeof layers, "layer %lld", static_cast<long long>(s.first_layer));
+    } else {
+      std::snprintf(layers, sizeof layers, "layers %lld-%lld", static_cast<long long>(s.first_layer),
+                    static_cast<long long>(s.end_layer - 1));
+    }
+    std::snprintf(buf, sizeof buf, "%sstage %zu: %s%s%s (%.1f%% of the cost)", i ? " | " : "", i, layers,
                   s.embedding ? " + embedding" : "", s.head ? " + norm/lm_head" : "",
                   total > 0 ? 100.0 * s.cost / total : 0.0);
     out += buf;

@@ -23,10 +23,11 @@ struct PipelineCosts {
 };
 
 // A rough model: a frozen decoder layer costs 2x its forward (the backward computes input
-// gradients only), a memory layer 3x (its weights train); lm_head runs at every position. Enough
-// to balance stages; `explicitlm plan` prints it.
+// gradients only), a memory layer 3x (its weights train); lm_head runs at the fraction
+// `logit_fraction` of the positions that carry a loss (1 for pretraining text, a few percent for
+// question answering). Enough to balance stages; `explicitlm plan` prints it.
 PipelineCosts estimate_stage_costs(const model::Qwen3Config& backbone, const std::vector<int64_t>& memory_layers,
-                                   int64_t hidden_size, int64_t seq_len);
+                                   int64_t hidden_size, int64_t seq_len, double logit_fraction = 1.0);
 
 struct StageSpan {
   int64_t first_layer = 0;  // decoder layers [first_layer, end_layer)

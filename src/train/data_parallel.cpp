@@ -72,7 +72,7 @@ void all_reduce_gradients(dist::Communicator& group, const NamedTensors& params)
   }
 }
 
-void check_parameters_agree(dist::Communicator& group, const NamedTensors& params, int64_t step) {
+void check_parameters_agree(dist::Communicator& group, const NamedTensors& params, int64_t step, const char* between) {
   if (group.size() == 1) return;
   auto hashes = torch::empty({static_cast<int64_t>(params.size())}, torch::kInt64);
   for (size_t i = 0; i < params.size(); ++i) {
@@ -91,7 +91,7 @@ void check_parameters_agree(dist::Communicator& group, const NamedTensors& param
                    << group.where() << " differs from rank 0's";
   }
   group.all_reduce_sum(bad);
-  ELM_CHECK(bad.item<int64_t>() == 0, "step ", step, ": the parameters differ between data-parallel ranks (",
+  ELM_CHECK(bad.item<int64_t>() == 0, "step ", step, ": the parameters differ between ", between, " (",
             bad.item<int64_t>(), " tensor copies differ from rank 0's; see the rank logs): the ranks no longer train "
             "the same model");
 }

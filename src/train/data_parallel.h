@@ -49,7 +49,9 @@ void all_reduce_gradients(dist::Communicator& group, const NamedTensors& params)
 // Collective: throws elm::Error on every rank when some rank's parameters differ bitwise from
 // rank 0's (rank 0's hash of every tensor's bytes is broadcast; each rank compares and logs the
 // first differing tensor; the verdict is summed so all ranks throw together).
-void check_parameters_agree(dist::Communicator& group, const NamedTensors& params, int64_t step);
+// `between` names the group's ranks in the message.
+void check_parameters_agree(dist::Communicator& group, const NamedTensors& params, int64_t step,
+                            const char* between = "data-parallel ranks");
 
 // The whole bank through `reader`, in chunks of `chunk` entries: tokens [N, L] int32, valid [N]
 // bool. Collective when the reader is (a sharded bank: every rank calls it, and every rank gets

@@ -140,8 +140,10 @@ class StageRunner {
     st = ChunkState();  // frees the graph and the activations of this chunk
   }
 
-  StepLosses finish(dist::Communicator* world) {
-    channel_.finish();
+  // Waits until every activation and gradient this stage sent has left (the schedule's end).
+  void finish_schedule() { channel_.finish(); }
+  // The global values: one all-reduce of the metric sums over the world.
+  StepLosses reduce(dist::Communicator* world) {
     sum_over_ranks(world, sums_);
     return values();
   }
@@ -306,12 +308,12 @@ StepLosses pipeline_step(memory::ExplicitLM& lm, std::vector<PipelineChunk>& chu
     }
   }
   lm.set_bank(base_bank);
-  StepLosses out = runner.finish(groups.world);
+  runner.finish_schedule();
   if (times) {
     times->wall = seconds_since(started);
     times->compute = runner.compute_seconds();
   }
-  return out;
+  return runner.reduce(groups.world);
 }
 
 }  // namespace elm::train

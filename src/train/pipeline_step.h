@@ -60,7 +60,7 @@ struct PipelineSettings {
 
 // Where the schedule's time went on this rank (benchmarks: the bubble).
 struct PipelineTimes {
-  double wall = 0;     // the whole schedule
+  double wall = 0;     // the whole schedule (until this stage's last send has left; not the metric sums)
   double compute = 0;  // forward and backward passes (including their bank reads)
 };
 

@@ -145,6 +145,17 @@ TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tok
   return bank;
 }
 
+// The fraction of tokens that carry a loss (where lm_head runs), over the first 1000 examples:
+// the same on every rank, and enough for the pipeline's cost estimate.
+double loss_token_fraction(const Dataset& data) {
+  int64_t tokens = 0, loss = 0;
+  for (int64_t i = 0; i < std::min<int64_t>(data.size(), 1000); ++i) {
+    tokens += static_cast<int64_t>(data.at(i).input_ids.size());
+    for (auto m : data.at(i).loss_mask) loss += m;
+  }
+  return tokens > 0 ? static_cast<double>(loss) / static_cast<double>(tokens) : 1.0;
+}
+
 // Rank 0 resolves a checkpoint choice (the file system may change while ranks look); every rank
 // gets its answer ("" = none).
 std::string agreed_path(dist::Communicator* world, const std::function<std::string()>& resolve) {
@@ -256,12 +267,18 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
   if (pp > 1) {
     const auto& bc = backbone->config();
     pipeline.partition = dist::make_partition(
-        dist::estimate_stage_costs(bc, lm->memory_layers(), bc.hidden_size, std::max<int64_t>(1, data_options.max_length)),
+        dist::estimate_stage_costs(bc, lm->memory_layers(), bc.hidden_size, std::max<int64_t>(1, data_options.max_length),
+                                   loss_token_fraction(data)),
         pp, parallel.stage_layers);
     pipeline.schedule = parallel.schedule;
     pipeline.recompute = parallel.recompute;
     const dist::StageSpan& span = pipeline.partition.stages.at(static_cast<size_t>(grid->stage()));
     params = stage_parameters(*lm, span);
+    // The first stage embeds with the token table, the last projects with it (tied lm_head), and
+    // every stage's memory layers embed candidates with it: all stages must hold the same values.
+    check_parameters_agree(grid->pipeline(), {{"model.embed_tokens.weight", backbone->weights().embed_tokens},
+                                              {"lm_head.weight", backbone->weights().output_projection()}},
+                           0, "pipeline stages (frozen backbone tables)");
     if (root) {
       ELM_LOG(info) << "pipeline: " << pp << " stages x " << ranks << " data-parallel ranks, schedule "
                     << dist::schedule_name(parallel.schedule) << ", " << parallel.microbatches << " micro-batches"
@@ -269,6 +286,10 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     }
     ELM_LOG(info) << "pipeline stage " << grid->stage() << ": decoder layers " << span.first_layer << "-"
                   << span.end_layer - 1 << ", " << params.size() << " trainable tensors";
+    if (params.empty()) {
+      ELM_LOG(info) << "pipeline stage " << grid->stage() << " has no memory layer: it passes activations and "
+                    << "gradients through its frozen layers and trains nothing";
+    }
   }
   if (!opt.init_from.empty()) {
     const std::string path = agreed_path(world, [&] { return resolve_checkpoint_path(opt.init_from); });

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/assertions.h"
+#include "support/cli_mpi_train.h"
 #include "support/cli_train_fixture.h"
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
@@ -26,29 +27,11 @@ using testing::base_args;
 using testing::CliResult;
 using testing::fixture;
 using testing::metrics_of;
+using testing::mpiexec;
+using testing::relative_difference;
+using testing::short_training_file;
 using testing::summary_of;
 using testing::with;
-
-std::vector<std::string> mpiexec(int ranks) {
-  std::vector<std::string> cmd = {ELM_MPIEXEC, "-n", std::to_string(ranks)};
-  std::istringstream flags(ELM_MPIEXEC_FLAGS);
-  for (std::string f; flags >> f;) cmd.push_back(f);
-  cmd.insert(cmd.end(), {"-x", "OMP_NUM_THREADS=1"});
-  return cmd;
-}
-
-// The first 21 counterfactual qa records: with batches of 6 every epoch ends in a batch of 3
-// rows, which leaves one of 4 ranks without a row (the stand-in path).
-fs::path short_training_file() {
-  const fs::path path = fixture().dir / "memory_train_21.jsonl";
-  if (!fs::exists(path)) {
-    std::ifstream in(fixture().data / "memory_train.jsonl");
-    std::ofstream out(path);
-    std::string line;
-    for (int i = 0; i < 21 && std::getline(in, line); ++i) out << line << "\n";
-  }
-  return path;
-}
 
 // Joint stage on counterfactual qa records (per-example bank overrides), with dropout, gradient
 // accumulation, the router loss and epoch ends: every part of a step that could depend on the split.
@@ -58,11 +41,6 @@ std::vector<std::string> joint_args(const fs::path& run) {
                "training.max_steps=4", "training.grad_accum_steps=2", "training.batch_size=6", "model.dropout=0.1",
                "training.router_weight=0.5", "runtime.threads=1", "parallel.timeout_seconds=60",
                "eval.qa_path=" + (fixture().data / "qa_heldout.jsonl").string(), "eval.max_examples=10"});
-}
-
-double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
-  const double scale = a.to(torch::kFloat64).norm().item<double>();
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).norm().item<double>() / std::max(scale, 1e-30);
 }
 
 void expect_same_training(const fs::path& one, const fs::path& many, int ranks) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/assertions.h"
+#include "support/cli_mpi_train.h"
 #include "support/cli_train_fixture.h"
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
@@ -25,17 +26,11 @@ namespace fs = std::filesystem;
 using testing::CliResult;
 using testing::fixture;
 using testing::metrics_of;
+using testing::mpiexec;
+using testing::relative_difference;
+using testing::short_training_file;
 using testing::summary_of;
 using testing::with;
-
-std::vector<std::string> mpiexec(int ranks, const std::vector<std::string>& env = {}) {
-  std::vector<std::string> cmd = {ELM_MPIEXEC, "-n", std::to_string(ranks)};
-  std::istringstream flags(ELM_MPIEXEC_FLAGS);
-  for (std::string f; flags >> f;) cmd.push_back(f);
-  cmd.insert(cmd.end(), {"-x", "OMP_NUM_THREADS=1"});
-  for (const auto& e : env) cmd.insert(cmd.end(), {"-x", e});
-  return cmd;
-}
 
 // A 3-layer model (so 2 stages split it unevenly) with memory after every layer: gradients have
 // to travel back through the frozen layers of the last stage to reach the first stage's memory.
@@ -51,19 +46,6 @@ const fs::path& three_layer_model() {
   return path;
 }
 
-fs::path short_training_file() {
-  const fs::path path = fixture().dir / "memory_train_21.jsonl";
-  if (!fs::exists(path)) {
-    std::ifstream in(fixture().data / "memory_train.jsonl");
-    std::ofstream out(path.string() + ".tmp");
-    std::string line;
-    for (int i = 0; i < 21 && std::getline(in, line); ++i) out << line << "\n";
-    out.close();
-    fs::rename(path.string() + ".tmp", path);
-  }
-  return path;
-}
-
 // Joint stage on counterfactual qa records (bank overrides), dropout, gradient accumulation, the
 // router loss, an epoch end in a batch of 3 rows (a stand-in chunk with 2 DP ranks x 2 chunks).
 std::vector<std::string> joint_args(const fs::path& run) {
@@ -74,11 +56,6 @@ std::vector<std::string> joint_args(const fs::path& run) {
                "training.router_weight=0.5", "runtime.threads=1", "parallel.timeout_seconds=60",
                "eval.qa_path=" + (fixture().data / "qa_heldout.jsonl").string(), "eval.max_examples=10",
                "checkpoint.interval=1", "checkpoint.keep_latest_k=4"});
-}
-
-double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
-  const double scale = a.to(torch::kFloat64).norm().item<double>();
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).norm().item<double>() / std::max(scale, 1e-30);
 }
 
 void expect_same_training(const fs::path& one, const fs::path& many, const std::string& what) {
@@ -190,17 +167,41 @@ TEST(CliTrainPipeline, ARunResumesOnAnotherGrid) {
   expect_same_training(dir / "one", dir / "resumed", "pp2xdp2 to 1 process at step 2");
 }
 
+TEST(CliTrainPipeline, AStageWithoutMemoryLayersPassesGradientsThrough) {
+  // Memory only after layer 0: stage 1 (layers 1-2) trains nothing, and it starts from a
+  // checkpoint that holds none of its (zero) parameters.
+  const auto dir = testing::scratch_dir("cli-train-pipeline", "no-memory-stage");
+  const std::vector<std::string> layer0 = {"memory.layers=0", "parallel.stage_layers=1,2", "training.max_steps=2"};
+  auto r = testing::run_cli(with(joint_args(dir / "init"), layer0));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string init = "training.init_from=" + (dir / "init").string();
+  r = testing::run_cli(with(with(joint_args(dir / "one"), layer0), {init}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_cli_with(mpiexec(2), with(with(joint_args(dir / "pp"), layer0), {init, "parallel.pp=2"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = train::read_checkpoint(train::resolve_checkpoint_path((dir / "one").string()));
+  const auto b = train::read_checkpoint(train::resolve_checkpoint_path((dir / "pp").string()));
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  ASSERT_FALSE(a.parameters.empty());
+  for (size_t i = 0; i < a.parameters.size(); ++i) {
+    EXPECT_LE(relative_difference(a.parameters[i].second, b.parameters[i].second), 1e-4) << a.parameters[i].first;
+  }
+}
+
 TEST(CliTrainPipeline, ARankFailingMidScheduleStopsEveryRank) {
-  const auto dir = testing::scratch_dir("cli-train-pipeline", "fault");
-  const auto started = std::chrono::steady_clock::now();
-  // World rank 3 (stage 1, dp rank 1) fails in the backward pass of its second pipeline step.
-  auto r = testing::run_cli_with(mpiexec(4, {"ELM_FAULT_PIPELINE=3:1"}),
-                                 with(joint_args(dir / "run"), {"parallel.pp=2", "parallel.microbatches=2"}));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_CONTAINS(r.err, "injected fault (ELM_FAULT_PIPELINE) in the backward pass");
-  EXPECT_CONTAINS(r.err, "aborting the job");
-  EXPECT_LT(seconds, 30.0);
+  // World rank 3 (last stage, dp rank 1) fails in the backward pass of its second pipeline step;
+  // then world rank 0 (first stage, with activations of its warm-up forwards in flight) in its first.
+  for (const auto& [fault, ranks] : std::vector<std::pair<std::string, int>>{{"3:1", 4}, {"0:0", 2}}) {
+    const auto dir = testing::scratch_dir("cli-train-pipeline", "fault-" + std::to_string(ranks));
+    const auto started = std::chrono::steady_clock::now();
+    auto r = testing::run_cli_with(mpiexec(ranks, {"ELM_FAULT_PIPELINE=" + fault}),
+                                   with(joint_args(dir / "run"), {"parallel.pp=2", "parallel.microbatches=2"}));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_NE(r.exit_code, 0) << fault;
+    EXPECT_CONTAINS(r.err, "rank " + fault.substr(0, 1) + ": injected fault (ELM_FAULT_PIPELINE) in the backward pass");
+    EXPECT_CONTAINS(r.err, "aborting the job");
+    EXPECT_LT(seconds, 30.0) << fault;
+  }
 }
 
 TEST(CliTrainPipeline, MoreStagesThanLayersIsRefusedOnEveryRank) {

@@ -107,6 +107,7 @@ TEST(PipelinePartition, EqualLayersSplitEvenlyAndTheHeadShortensTheLastStage) {
   EXPECT_EQ(headed.stage_of_layer(11), 2);
   EXPECT_EQ(headed.stage_of_layer(0), 0);
   EXPECT_CONTAINS(headed.describe(), "stage 0: layers 0-4 + embedding");
+  EXPECT_CONTAINS(balanced_partition(uniform_costs(2), 2).describe(), "stage 1: layer 1 + norm/lm_head (50.0% of the cost)");
 }
 
 TEST(PipelinePartition, MemoryLayersMakeTheirDecoderLayersHeavier) {
@@ -124,6 +125,10 @@ TEST(PipelinePartition, MemoryLayersMakeTheirDecoderLayersHeavier) {
   auto p = balanced_partition(costs, 2);
   expect_contiguous(p, 8);
   EXPECT_LT(p.stages[0].layers(), p.stages[1].layers());
+  // lm_head runs only where a loss is computed: a tenth of the positions costs a tenth.
+  auto qa = estimate_stage_costs(c, {0, 1, 2, 3}, 64, 32, 0.1);
+  EXPECT_NEAR(qa.head, 0.1 * costs.head, 1e-9 * costs.head);
+  EXPECT_CONTAINS(error_of([&] { estimate_stage_costs(c, {}, 64, 32, 1.5); }), "logit fraction 1.5 is not in [0, 1]");
 }
 
 TEST(PipelinePartition, AnExplicitSplitIsCheckedAgainstTheModel) {
