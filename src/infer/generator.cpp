@@ -4,14 +4,11 @@
 #include <chrono>
 #include <optional>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 namespace elm::infer {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 torch::Tensor as_batch(const std::vector<int64_t>& ids) {
   return torch::tensor(ids, torch::kInt64).unsqueeze(0);

@@ -45,6 +45,20 @@ uint64_t row_seed(uint64_t seed, int64_t step, int64_t micro, int64_t row) {
   return x;
 }
 
+SliceRows slice_rows(const std::vector<int64_t>& global_rows, RowRange range, uint64_t seed, int64_t step,
+                     int64_t micro) {
+  SliceRows out;
+  out.placeholder = range.empty();
+  if (out.placeholder) range = RowRange{0, 1};
+  ELM_CHECK(range.end <= static_cast<int64_t>(global_rows.size()), "slice_rows: rows [", range.begin, ", ", range.end,
+            ") of a micro-batch of ", global_rows.size());
+  for (int64_t i = range.begin; i < range.end; ++i) {
+    out.rows.push_back(global_rows[static_cast<size_t>(i)]);
+    out.seeds.push_back(row_seed(seed, step, micro, i));
+  }
+  return out;
+}
+
 void sum_over_ranks(dist::Communicator* group, std::vector<double>& values) {
   if (!group || group->size() == 1) return;
   auto t = torch::tensor(values, torch::kFloat64);

@@ -36,6 +36,17 @@ RowRange shard_rows(int64_t n, int ranks, int rank);
 // batch, so the draws are the same on any number of ranks and after a resume.
 uint64_t row_seed(uint64_t seed, int64_t step, int64_t micro, int64_t row);
 
+// The dataset rows and row seeds (row_seed) of the global rows [range.begin, range.end) of a
+// micro-batch. An empty range gives the stand-in: global row 0, flagged `placeholder` (it counts
+// for nothing, but its rank still takes part in the collectives).
+struct SliceRows {
+  std::vector<int64_t> rows;
+  std::vector<uint64_t> seeds;
+  bool placeholder = false;
+};
+SliceRows slice_rows(const std::vector<int64_t>& global_rows, RowRange range, uint64_t seed, int64_t step,
+                     int64_t micro);
+
 // Replaces `values` by their sums over the group, in place (one all-reduce of float64); nothing
 // for a null group or a group of one. Loss denominators and evaluation counts travel this way.
 void sum_over_ranks(dist::Communicator* group, std::vector<double>& values);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "dist/pipeline_channel.h"
 #include "memory/losses.h"
@@ -23,7 +24,6 @@ GlobalCounts count_global(const Batch& global) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Fault injection for the tests of the abort path (docs/distributed.md): ELM_FAULT_PIPELINE =
 // "RANK:CALL" makes world rank RANK fail in its CALL-th pipeline step (0-based) at its first

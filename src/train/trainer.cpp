@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -45,7 +46,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Sums of the per-micro-batch values between two metrics lines.
 struct IntervalMeter {
@@ -173,14 +173,11 @@ std::vector<PipelineChunk> pipeline_chunks(const Dataset& data, const std::vecto
   std::vector<PipelineChunk> chunks;
   for (int64_t c = 0; c < microbatches; ++c) {
     const RowRange part = shard_rows(mine.size(), static_cast<int>(microbatches), static_cast<int>(c));
+    SliceRows slice = slice_rows(global_rows, {mine.begin + part.begin, mine.begin + part.end}, seed, step, micro);
     PipelineChunk chunk;
-    chunk.placeholder = part.empty();
-    std::vector<int64_t> rows;
-    for (int64_t i = part.empty() ? 0 : mine.begin + part.begin; i < (part.empty() ? 1 : mine.begin + part.end); ++i) {
-      rows.push_back(global_rows[static_cast<size_t>(i)]);
-      chunk.row_seeds.push_back(row_seed(seed, step, micro, i));
-    }
-    chunk.batch = collate(data, rows, pad_id);
+    chunk.placeholder = slice.placeholder;
+    chunk.row_seeds = std::move(slice.seeds);
+    chunk.batch = collate(data, slice.rows, pad_id);
     chunk.bank = make_bank(chunk.batch);
     chunks.push_back(std::move(chunk));
   }
@@ -395,14 +392,10 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
         continue;
       }
       const RowRange mine = shard_rows(static_cast<int64_t>(global_rows.size()), ranks, rank);
-      const GlobalBatch global{dp, mine.empty()};
-      std::vector<int64_t> rows;
-      std::vector<uint64_t> seeds;
-      for (int64_t i = mine.empty() ? 0 : mine.begin; i < (mine.empty() ? 1 : mine.end); ++i) {
-        rows.push_back(global_rows[static_cast<size_t>(i)]);
-        seeds.push_back(row_seed(opt.seed, step, micro, i));
-      }
-      Batch batch = collate(data, rows, pad_id);
+      const SliceRows slice = slice_rows(global_rows, mine, opt.seed, step, micro);
+      const GlobalBatch global{dp, slice.placeholder};
+      const std::vector<uint64_t>& seeds = slice.seeds;
+      Batch batch = collate(data, slice.rows, pad_id);
       StepLosses losses;
       if (lm) {
         auto overrides = batch_overrides(data, batch, tokenizer, *bank);

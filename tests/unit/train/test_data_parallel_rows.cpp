@@ -41,6 +41,20 @@ TEST(RowSeed, DependsOnEveryCoordinateAndNothingElse) {
   EXPECT_NE(row_seed(42, 5, 1, 3), row_seed(43, 5, 1, 3));
 }
 
+TEST(SliceRows, TakesTheRangesRowsWithTheirGlobalSeedsOrTheStandIn) {
+  const std::vector<int64_t> global = {40, 41, 42, 43, 44};
+  const SliceRows s = slice_rows(global, {2, 4}, 7, 3, 1);
+  EXPECT_FALSE(s.placeholder);
+  EXPECT_EQ(s.rows, (std::vector<int64_t>{42, 43}));
+  EXPECT_EQ(s.seeds, (std::vector<uint64_t>{row_seed(7, 3, 1, 2), row_seed(7, 3, 1, 3)}));
+  // An empty range: global row 0 as a stand-in that counts for nothing.
+  const SliceRows empty = slice_rows(global, {5, 5}, 7, 3, 1);
+  EXPECT_TRUE(empty.placeholder);
+  EXPECT_EQ(empty.rows, (std::vector<int64_t>{40}));
+  EXPECT_EQ(empty.seeds, (std::vector<uint64_t>{row_seed(7, 3, 1, 0)}));
+  EXPECT_CONTAINS(testing::error_of([&] { slice_rows(global, {4, 6}, 7, 3, 1); }), "slice_rows: rows [4, 6)");
+}
+
 TEST(GatherBank, OneProcessReadsTheWholeBankInAnyChunking) {
   auto tokens = torch::randint(0, 1000, {10, 3}, torch::kInt64);
   auto valid = torch::rand({10}).gt(0.3);
