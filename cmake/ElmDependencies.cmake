@@ -28,7 +28,9 @@ endif()
 add_library(elm_hdf5 INTERFACE)
 target_include_directories(elm_hdf5 INTERFACE ${HDF5_INCLUDE_DIRS})
 # The 1.10 API names (H5Oget_info_by_name with 4 arguments, ...) also on HDF5 1.12+ clusters.
-target_compile_definitions(elm_hdf5 INTERFACE ${HDF5_DEFINITIONS} H5_USE_110_API)
+# mpi.h without the deprecated MPI C++ bindings: the io layer uses the C API only (and so need not
+# link libmpi_cxx).
+target_compile_definitions(elm_hdf5 INTERFACE ${HDF5_DEFINITIONS} H5_USE_110_API OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
 target_link_libraries(elm_hdf5 INTERFACE ${HDF5_LIBRARIES} MPI::MPI_C)
 
 # Optional CUDA / NCCL: compiled and linked when a toolkit is present; nothing needs a GPU to build.

@@ -284,19 +284,8 @@ const char* kBankUsage =
 }  // namespace
 
 int run_bank(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    (args.empty() ? std::cerr : std::cout) << kBankUsage;
-    return args.empty() ? 2 : 0;
-  }
-  const std::string sub = args[0];
-  Args rest(args.begin() + 1, args.end());
-  if (sub == "build") return run_build(rest);
-  if (sub == "show") return run_show(rest);
-  if (sub == "find") return run_find(rest);
-  if (sub == "set") return run_set(rest);
-  if (sub == "stats") return run_stats(rest);
-  std::cerr << "explicitlm bank: unknown subcommand '" << sub << "'\n\n" << kBankUsage;
-  return 2;
+  return run_subcommand("bank", args, kBankUsage,
+                        {{"build", run_build}, {"show", run_show}, {"find", run_find}, {"set", run_set}, {"stats", run_stats}});
 }
 
 }  // namespace elm::app

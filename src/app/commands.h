@@ -27,7 +27,17 @@ int run_plot_metrics(const Args& args);
 int run_train(const Args& args);
 int run_eval(const Args& args);
 int run_plan(const Args& args);
+int run_ckpt(const Args& args);
 
 const std::vector<Command>& commands();
+
+// A command with subcommands (`bank build`, `ckpt verify`, ...): runs the one named by args[0]
+// with the rest. No subcommand prints `usage` to stderr and returns 2; --help / -h / help prints
+// it to stdout and returns 0; an unknown one says so and returns 2.
+struct Subcommand {
+  const char* name;
+  int (*run)(Args args);
+};
+int run_subcommand(const char* command, const Args& args, const char* usage, const std::vector<Subcommand>& subs);
 
 }  // namespace elm::app

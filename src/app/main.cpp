@@ -8,6 +8,18 @@
 
 namespace elm::app {
 
+int run_subcommand(const char* command, const Args& args, const char* usage, const std::vector<Subcommand>& subs) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    (args.empty() ? std::cerr : std::cout) << usage;
+    return args.empty() ? 2 : 0;
+  }
+  for (const Subcommand& sub : subs) {
+    if (args[0] == sub.name) return sub.run(Args(args.begin() + 1, args.end()));
+  }
+  std::cerr << "explicitlm " << command << ": unknown subcommand '" << args[0] << "'\n\n" << usage;
+  return 2;
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"tokenize", "text -> Qwen3 token ids (JSON)", run_tokenize},
@@ -19,6 +31,7 @@ const std::vector<Command>& commands() {
       {"train", "train one stage: router, fusion, joint or backbone (checkpoints, metrics, evaluation)", run_train},
       {"eval", "evaluate a trained run: knowledge with/without the bank and after edits, QA accuracy", run_eval},
       {"plan", "plan a run on N GPUs without weights: pipeline split, memory per rank, traffic, bubble", run_plan},
+      {"ckpt", "a training checkpoint: inspect it, verify its checksums, export its parameters as safetensors", run_ckpt},
       {"plot-metrics", "PNG charts (loss, accuracy, alpha, coverage, lr) of a run's metrics.jsonl", run_plot_metrics},
       {"make-tiny-qwen3", "write a small random Qwen3 in HuggingFace layout", run_make_tiny_qwen3},
       {"config", "print the resolved configuration, or every key with --list", run_config},

@@ -141,6 +141,10 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_string("checkpoint.resume", "auto",
                    "auto (newest complete checkpoint in the run, else start fresh), none, a step number or a path"));
   s.add(key_string("checkpoint.dir", "", "Checkpoint directory; empty = RUN/checkpoints"));
+  s.add(key_string_list("checkpoint.exclude_from_loading", {},
+                        "Parts a resume does not load: cursor, optimizer, rng, bank (the parameters always load)"));
+  s.add(key_bool("checkpoint.verify_on_resume", true,
+                 "Recompute the checksums of the checkpoint a resume loads; resume=auto skips a damaged one"));
 
   // [eval] — evaluation (explicitlm eval, and at the end of explicitlm train).
   s.add(key_string("eval.qa_path", "", "QA JSONL ({\"prompt\", \"answer\"}) for generative accuracy; empty = none"));

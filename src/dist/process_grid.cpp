@@ -28,6 +28,7 @@ class SplitComm {
 
 ProcessGrid::ProcessGrid(const ParallelOptions& options, MPI_Comm comm, const torch::Device& device) {
   rank_ = comm_rank(comm);
+  comm_ = comm;
   layout_ = GridLayout::make(comm_size(comm), options.pp, options.dp);
   const Backend backend = resolve_backend(options.backend, device);
 

@@ -31,6 +31,8 @@ class ProcessGrid {
 
   // All ranks of `comm`.
   Communicator& world() { return *world_; }
+  // `comm` itself, for MPI-IO (parallel HDF5 writes over all ranks, whatever world()'s backend).
+  MPI_Comm world_comm() const { return comm_; }
   // This stage's DP group: dp ranks, ordered by dp_rank (gradient all-reduce, sharded bank).
   Communicator& dp() { return *dp_; }
   // This dp_rank's pipeline group: pp ranks, ordered by stage (activations and their gradients).
@@ -40,6 +42,7 @@ class ProcessGrid {
  private:
   GridLayout layout_;
   int rank_ = 0;
+  MPI_Comm comm_ = MPI_COMM_NULL;
   std::unique_ptr<Communicator> world_;
   std::unique_ptr<Communicator> dp_;
   std::unique_ptr<MpiCommunicator> pipeline_;

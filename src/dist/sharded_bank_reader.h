@@ -53,6 +53,9 @@ class ShardedBankReader : public memory::BankReader {
   const ShardedFetchStats& last_stats() const { return stats_; }
   // Bytes this rank holds for its shard.
   int64_t shard_bytes() const;
+  // This rank's shard in local-row order (a checkpoint writes these rows).
+  const torch::Tensor& local_tokens() const { return tokens_; }
+  const torch::Tensor& local_valid() const { return valid_; }
 
  private:
   Communicator& comm_;

@@ -7,11 +7,12 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "io/hdf5_detail.h"
 
 static_assert(std::is_same_v<hid_t, int64_t>, "HDF5 >= 1.10 uses 64-bit hid_t");
 
 namespace elm::io {
-namespace {
+namespace detail {
 
 // HDF5 prints its error stack to stderr by default; we turn that off (per thread: the default
 // stack is thread-local in thread-safe builds) and put the stack into the exception instead.
@@ -39,36 +40,6 @@ std::string take_error() {
   return out;
 }
 
-// One owned HDF5 identifier, closed with the matching H5?close.
-class Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  Handle() = default;
-  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Handle(Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
-  Handle& operator=(Handle&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = o.id_;
-      closer_ = o.closer_;
-      o.id_ = -1;
-    }
-    return *this;
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() { reset(); }
-  void reset() {
-    if (id_ >= 0 && closer_) closer_(id_);
-    id_ = -1;
-  }
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_ = -1;
-  Closer closer_ = nullptr;
-};
 
 std::string ds_name(const std::string& name) { return name.empty() || name[0] != '/' ? "/" + name : name; }
 
@@ -109,7 +80,8 @@ int64_t product(const std::vector<int64_t>& shape) {
   return n;
 }
 
-}  // namespace
+}  // namespace detail
+using namespace detail;
 
 const char* to_string(H5Kind kind) {
   switch (kind) {
@@ -188,26 +160,40 @@ H5File H5File::open_write(const std::string& path) {
   return H5File(path, open_existing(path, H5F_ACC_RDWR, "writing"), true);
 }
 
-H5File::H5File(H5File&& o) noexcept : path_(std::move(o.path_)), id_(o.id_), writable_(o.writable_) { o.id_ = -1; }
+H5File::H5File(H5File&& o) noexcept
+    : path_(std::move(o.path_)), id_(o.id_), writable_(o.writable_), collective_(o.collective_), rank_(o.rank_),
+      dxpl_(o.dxpl_), stats_(std::move(o.stats_)) {
+  o.id_ = -1;
+  o.dxpl_ = -1;
+}
 
 H5File& H5File::operator=(H5File&& o) noexcept {
   if (this != &o) {
-    if (id_ >= 0) H5Fclose(id_);
+    release();
     path_ = std::move(o.path_);
     id_ = o.id_;
     writable_ = o.writable_;
+    collective_ = o.collective_;
+    rank_ = o.rank_;
+    dxpl_ = o.dxpl_;
+    stats_ = std::move(o.stats_);
     o.id_ = -1;
+    o.dxpl_ = -1;
   }
   return *this;
 }
 
-H5File::~H5File() {
-  if (id_ >= 0) {
-    quiet();
-    H5Fclose(id_);
-    H5Eclear2(H5E_DEFAULT);
-  }
+// Closes quietly (a destructor or a move must not throw).
+void H5File::release() {
+  quiet();
+  if (dxpl_ >= 0) H5Pclose(dxpl_);
+  dxpl_ = -1;
+  if (id_ >= 0) H5Fclose(id_);
+  id_ = -1;
+  H5Eclear2(H5E_DEFAULT);
 }
+
+H5File::~H5File() { release(); }
 
 void H5File::flush() {
   ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": flush on a closed file");
@@ -218,6 +204,8 @@ void H5File::flush() {
 void H5File::close() {
   if (id_ < 0) return;
   quiet();
+  if (dxpl_ >= 0) H5Pclose(dxpl_);
+  dxpl_ = -1;
   const herr_t s = H5Fclose(id_);
   id_ = -1;
   checked_status(s, path_, "close");
@@ -231,12 +219,8 @@ void H5File::check_writable(const std::string& what) const {
 // ---------------------------------------------------------------------------------------------
 // Datasets
 
-namespace {
+namespace detail {
 
-struct OpenDataset {
-  Handle ds, space, type;
-  H5DatasetInfo info;
-};
 
 H5Kind classify(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
@@ -300,7 +284,7 @@ void require_kind(const OpenDataset& d, std::initializer_list<H5Kind> kinds, con
 // The file dataspace with rows first, first + stride, ..., (count rows) selected, and a matching
 // memory dataspace of count dense rows.
 std::pair<Handle, Handle> row_selection(const OpenDataset& d, int64_t first, int64_t count, const std::string& path,
-                                        const std::string& name, int64_t stride = 1) {
+                                        const std::string& name, int64_t stride) {
   const std::string what = "dataset '" + ds_name(name) + "'";
   ELM_CHECK(!d.info.shape.empty(), "HDF5 file ", path, ": ", what, ": is a scalar, has no rows");
   const int64_t rows = d.info.shape[0];
@@ -346,7 +330,7 @@ void create_numeric(hid_t file, const std::string& path, const std::string& name
   }
 }
 
-}  // namespace
+}  // namespace detail
 
 bool H5File::has_dataset(const std::string& name) const {
   ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
@@ -524,7 +508,7 @@ void H5File::write_string_rows(const std::string& name, int64_t first, const std
 // ---------------------------------------------------------------------------------------------
 // Checkpoint-style datasets (any rank, any numeric kind) and groups
 
-namespace {
+namespace detail {
 
 // The little-endian file type and the native memory type of a numeric kind. The returned ids are
 // library constants (not to be closed); Bool is handled by the callers (an enum they create).
@@ -575,7 +559,7 @@ bool object_is(hid_t file, const std::string& name, H5O_type_t type) {
   return info.type == type;
 }
 
-}  // namespace
+}  // namespace detail
 
 void H5File::create_dataset(const std::string& name, H5Kind kind, const std::vector<int64_t>& shape,
                             const void* data) {
@@ -649,9 +633,17 @@ std::string H5File::read_string(const std::string& name) const {
   ELM_CHECK(id_ >= 0, "HDF5 file ", path_, ": file is closed");
   const std::string what = "dataset '" + ds_name(name) + "'";
   OpenDataset d = open_dataset(id_, path_, name);
-  require_kind(d, {H5Kind::String}, path_, name);
   ELM_CHECK(d.info.shape.empty() || (d.info.shape.size() == 1 && d.info.shape[0] == 1), "HDF5 file ", path_, ": ",
             what, ": expected one string");
+  if (H5Tget_class(d.type.get()) == H5T_STRING && H5Tis_variable_str(d.type.get()) <= 0) {
+    // Fixed-length (create_text, which collective writers use): NUL-padded to the type's size.
+    std::string buf(H5Tget_size(d.type.get()), '\0');
+    checked_status(H5Dread(d.ds.get(), d.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path_, what + ": read");
+    const auto nul = buf.find('\0');
+    if (nul != std::string::npos) buf.resize(nul);
+    return buf;
+  }
+  require_kind(d, {H5Kind::String}, path_, name);
   Handle t = utf8_string_type(path_);
   char* p = nullptr;
   checked_status(H5Dread(d.ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), path_, what + ": read");

@@ -8,8 +8,12 @@
 //
 // Every HDF5 failure throws elm::Error naming the file and the dataset or attribute involved,
 // with HDF5's own error stack appended; HDF5's automatic printing to stderr is switched off.
-// Access is plain POSIX (sec2); collective MPI-IO writes come with the checkpoint issue.
+// Access is plain POSIX (sec2), except for files made by create_collective: those are written
+// through MPI-IO by every rank of a communicator together (hdf5_collective.cpp), each rank writing
+// its own rows with collective transfers and collective metadata.
 // No torch here: callers move data in and out through raw buffers or std::vector.
+#include <mpi.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -31,12 +35,29 @@ struct H5DatasetInfo {
   int64_t row_size() const;    // product of shape[1:]; 1 for rank <= 1
 };
 
+// How the raw-data writes of a collective file actually went: HDF5 may quietly turn a collective
+// transfer into independent ones (H5Pget_mpio_actual_io_mode); every such fallback is counted and
+// its cause kept, e.g. "/bank/tokens: datatype conversions".
+struct CollectiveIoStats {
+  int64_t collective_writes = 0;   // H5Dwrite calls done collectively
+  int64_t independent_writes = 0;  // collective requests HDF5 did independently
+  int64_t serial_writes = 0;       // writes to a serial (non-MPI) file
+  std::vector<std::string> fallbacks;
+};
+
 class H5File {
  public:
   // Creates (truncating an existing file) for writing.
   static H5File create(const std::string& path);
   static H5File open_read(const std::string& path);
   static H5File open_write(const std::string& path);
+
+  // Creates (truncating) a file that every rank of `comm` writes together through MPI-IO
+  // (H5Pset_fapl_mpio with collective metadata operations and writes). Collective: every rank
+  // calls it, and then calls every create_*, write_rows, set_attribute, flush and close in the same
+  // order with the same names, shapes and attribute values. MPI_COMM_NULL gives a serial file
+  // (same calls, one process), so one writer serves both.
+  static H5File create_collective(const std::string& path, MPI_Comm comm);
 
   H5File(H5File&& other) noexcept;
   H5File& operator=(H5File&& other) noexcept;
@@ -80,6 +101,21 @@ class H5File {
   void create_string(const std::string& name, const std::string& value);
   std::string read_string(const std::string& name) const;
 
+  // ---- writes of a collective file (also work on a serial one) ----
+  // Creates a numeric dataset (any rank, kind not String/Other) without writing data: storage is
+  // allocated at once and never filled, so the rows written next are its only write pass.
+  void create_empty(const std::string& name, H5Kind kind, const std::vector<int64_t>& shape);
+  // Writes rows first, first + stride, ..., (count of them, dense in `data`) of a dataset made by
+  // create_empty; a scalar dataset has one row. Collective on a collective file: every rank calls
+  // it, a rank with nothing to write passes count 0. The actual transfer mode is checked.
+  void write_rows(const std::string& name, H5Kind kind, int64_t first, int64_t count, int64_t stride,
+                  const void* data);
+  // A scalar fixed-length UTF-8 string dataset (parallel HDF5 cannot write variable-length data).
+  // Every rank passes the same value; one rank writes it. read_string reads it.
+  void create_text(const std::string& name, const std::string& value);
+  const CollectiveIoStats& io_stats() const { return stats_; }
+  bool collective() const { return collective_; }
+
   // ---- groups ----
   // Creates a group (parents must exist) that remembers the order its members are created in.
   void create_group(const std::string& name);
@@ -118,10 +154,15 @@ class H5File {
  private:
   H5File(std::string path, int64_t id, bool writable) : path_(std::move(path)), id_(id), writable_(writable) {}
   void check_writable(const std::string& what) const;
+  void release();
 
   std::string path_;
   int64_t id_ = -1;  // hid_t
   bool writable_ = false;
+  bool collective_ = false;
+  int rank_ = 0;        // in the writing communicator (0 for a serial file)
+  int64_t dxpl_ = -1;   // collective transfer properties (hid_t), -1 = H5P_DEFAULT
+  CollectiveIoStats stats_;
 };
 
 // True when `path` is an HDF5 file (signature check; no exceptions).

@@ -1,42 +1,22 @@
 #include "train/checkpoint.h"
 
-#include <map>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <ctime>
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 
-#include "core/clock.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "io/hdf5_file.h"
+#include "io/row_checksum.h"
+#include "train/checkpoint_format.h"
 
 namespace elm::train {
-namespace {
 
-namespace fs = std::filesystem;
-using io::H5File;
+namespace format {
+
 using io::H5Kind;
-
-// Root attributes and the names of the top-level datasets and groups (docs/checkpoints.md).
-constexpr const char* kComplete = "complete";
-constexpr const char* kDtypeAttr = "dtype";
-
-// ---- tensors <-> datasets ----
-
-// How a torch dtype is stored: the HDF5 element kind and, for 16-bit floats (which HDF5 has no
-// portable type for), the dtype attribute that restores them from their uint16 bits.
-struct Stored {
-  H5Kind kind;
-  const char* dtype_attr;  // nullptr: the kind says it all
-};
 
 Stored stored_as(torch::ScalarType t, const std::string& what) {
   switch (t) {
@@ -77,28 +57,6 @@ torch::ScalarType torch_type_of(H5Kind kind, const std::string& dtype_attr, cons
   fail(where, ": holds ", io::to_string(kind), ", which is not a tensor type checkpoints use");
 }
 
-void write_tensor(H5File& f, const std::string& dataset, const std::string& what, const torch::Tensor& tensor) {
-  ELM_CHECK(tensor.defined(), "checkpoint: ", what, " is undefined");
-  ELM_CHECK(tensor.layout() == torch::kStrided, "checkpoint: ", what, " is not a dense tensor");
-  const Stored s = stored_as(tensor.scalar_type(), what);
-  // A contiguous CPU copy: HDF5 reads the buffer row-major, whatever the tensor's strides.
-  const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
-  const std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
-  f.create_dataset(dataset, s.kind, shape, t.data_ptr());
-  if (s.dtype_attr) f.set_attribute(kDtypeAttr, s.dtype_attr, dataset);
-}
-
-torch::Tensor read_tensor(const H5File& f, const std::string& dataset) {
-  const std::string where = "checkpoint " + f.path() + ": dataset '" + dataset + "'";
-  const io::H5DatasetInfo info = f.dataset_info(dataset);
-  const std::string dtype_attr = f.has_attribute(kDtypeAttr, dataset) ? f.attribute_string(kDtypeAttr, dataset) : "";
-  const torch::ScalarType type = torch_type_of(info.kind, dtype_attr, where);
-  torch::Tensor t = torch::empty(info.shape, torch::dtype(type));
-  // 16-bit floats are read as their uint16 bits straight into the tensor's storage.
-  f.read_dataset(dataset, info.kind, t.data_ptr());
-  return t;
-}
-
 // A tensor name becomes an HDF5 link name inside its group: dots are fine there, '/' would make
 // it a path, and "." / ".." name the group itself.
 void check_names(const NamedTensors& tensors, const std::string& group) {
@@ -112,79 +70,25 @@ void check_names(const NamedTensors& tensors, const std::string& group) {
   }
 }
 
-void write_group(H5File& f, const std::string& group, const NamedTensors& tensors) {
-  f.create_group(group);
-  for (const auto& [name, tensor] : tensors) {
-    write_tensor(f, "/" + group + "/" + name, "tensor '" + name + "' in " + group, tensor);
-  }
-}
+}  // namespace format
 
-NamedTensors read_group(const H5File& f, const std::string& group) {
-  NamedTensors out;
-  for (const std::string& name : f.list_group(group)) out.emplace_back(name, read_tensor(f, "/" + group + "/" + name));
-  return out;
-}
+namespace {
 
-// ---- durability ----
+namespace fs = std::filesystem;
+using io::H5File;
+using io::H5Kind;
+using format::kDtypeAttr;
+using format::kComplete;
 
-// fsync of a closed file by path: HDF5 keeps its descriptor to itself, so the data is synced
-// after H5Fclose through a fresh descriptor (which syncs the same inode's dirty pages).
-void fsync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("checkpoint: cannot open '", path, "' to fsync it: ", std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) fail("checkpoint: fsync of '", path, "' failed: ", std::strerror(err));
-}
-
-// Makes the rename durable. Best effort: the data is already in place when this fails.
-void fsync_parent_dir(const std::string& path) {
-  std::string dir = fs::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
-// Everything but the publish step. The collective (MPI-IO) writer of a later issue replaces this:
-// every rank opens `tmp` together and writes its rows of the sharded datasets.
-void write_contents(const std::string& tmp, const TrainingState& state) {
-  H5File f = H5File::create(tmp);
-  f.set_attribute("format", kCheckpointFormat);
-  f.set_attribute("format_version", kCheckpointFormatVersion);
-  f.set_attribute("step", state.step);
-  f.set_attribute("stage", state.stage);
-  f.set_attribute("created", utc_now());
-
-  f.create_string("config", state.config_text);
-  const std::vector<int64_t> cursor = state.cursor.to_vector();
-  f.create_dataset("cursor", H5Kind::Int64, {static_cast<int64_t>(cursor.size())}, cursor.data());
-  f.set_attribute("fields", "epoch, position, seed (uint64 bits)", "/cursor");
-
-  f.create_group("schedule");
-  f.create_dataset("schedule/peak", H5Kind::Float64, {}, &state.schedule.peak);
-  f.create_dataset("schedule/warmup_steps", H5Kind::Int64, {}, &state.schedule.warmup_steps);
-  f.create_dataset("schedule/total_steps", H5Kind::Int64, {}, &state.schedule.total_steps);
-  f.create_dataset("schedule/min_lr_ratio", H5Kind::Float64, {}, &state.schedule.min_lr_ratio);
-
-  f.create_group("rng");
-  if (state.rng_state.defined()) write_tensor(f, "/rng/torch", "rng_state", state.rng_state);
-  if (state.selection_rng_state.defined()) {
-    write_tensor(f, "/rng/selection", "selection_rng_state", state.selection_rng_state);
-  }
-
-  write_group(f, "parameters", state.parameters);
-  write_group(f, "optimizer", state.optimizer);
-  if (!state.bank.empty()) write_group(f, "bank", state.bank);
-  if (!state.metrics_json.empty()) f.create_string("metrics", state.metrics_json);
-
-  // Last: everything above is on disk before the marker that makes the file loadable.
-  f.flush();
-  f.set_attribute(kComplete, int64_t{1});
-  f.flush();
-  f.close();
+torch::Tensor read_tensor(const H5File& f, const std::string& dataset) {
+  const std::string where = "checkpoint " + f.path() + ": dataset '" + dataset + "'";
+  const io::H5DatasetInfo info = f.dataset_info(dataset);
+  const std::string dtype_attr = f.has_attribute(kDtypeAttr, dataset) ? f.attribute_string(kDtypeAttr, dataset) : "";
+  const torch::ScalarType type = format::torch_type_of(info.kind, dtype_attr, where);
+  torch::Tensor t = torch::empty(info.shape, torch::dtype(type));
+  // 16-bit floats are read as their uint16 bits straight into the tensor's storage.
+  f.read_dataset(dataset, info.kind, t.data_ptr());
+  return t;
 }
 
 // Opens a checkpoint and checks its root attributes; the error says what is wrong with the file.
@@ -196,8 +100,8 @@ H5File open_checkpoint(const std::string& path) {
             ": incomplete, the 'complete' marker is missing (the write did not finish); use an older checkpoint");
   ELM_CHECK(f.has_attribute("format_version"), "checkpoint ", path, ": root attribute 'format_version' is missing");
   const int64_t version = f.attribute_int("format_version");
-  ELM_CHECK(version == kCheckpointFormatVersion, "checkpoint ", path, ": format_version ", version,
-            " is not supported (this build reads version ", kCheckpointFormatVersion, ")");
+  ELM_CHECK(version >= 1 && version <= kCheckpointFormatVersion, "checkpoint ", path, ": format_version ", version,
+            " is not supported (this build reads versions 1 to ", kCheckpointFormatVersion, ")");
   ELM_CHECK(f.has_attribute("step"), "checkpoint ", path, ": root attribute 'step' is missing");
   return f;
 }
@@ -211,36 +115,48 @@ T read_scalar(const H5File& f, const std::string& name, H5Kind kind) {
   return v;
 }
 
-}  // namespace
-
-void write_checkpoint(const std::string& path, const TrainingState& state) {
-  ELM_CHECK(!path.empty(), "checkpoint: empty path");
-  ELM_CHECK(state.step >= 0, "checkpoint ", path, ": negative step ", state.step);
-  // Names first: a bad name fails before anything touches the disk.
-  check_names(state.parameters, "parameters");
-  check_names(state.optimizer, "optimizer");
-  check_names(state.bank, "bank");
-
-  const std::string tmp = path + ".tmp";
-  try {
-    write_contents(tmp, state);
-    fsync_path(tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      fail("checkpoint: cannot rename '", tmp, "' to '", path, "': ", std::strerror(errno));
-    }
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);  // a failed write leaves nothing behind (and never touches `path`)
-    throw;
-  }
-  fsync_parent_dir(path);
+// The parameter an optimizer entry belongs to: "<param>.<field>" -> "<param>".
+std::string owner_of(const std::string& optimizer_entry) {
+  const auto dot = optimizer_entry.rfind('.');
+  return dot == std::string::npos ? optimizer_entry : optimizer_entry.substr(0, dot);
 }
 
-TrainingState read_checkpoint(const std::string& path) {
+NamedTensors read_group(const H5File& f, const std::string& group, const std::function<bool(const std::string&)>& want) {
+  NamedTensors out;
+  for (const std::string& name : f.list_group(group)) {
+    if (!want || want(name)) out.emplace_back(name, read_tensor(f, "/" + group + "/" + name));
+  }
+  return out;
+}
+
+// Rows of a bank dataset: tokens (int32) or validity (bool / uint8).
+torch::Tensor read_bank_rows(const H5File& f, const std::string& dataset, const CheckpointSelection::Rows& rows) {
+  const io::H5DatasetInfo info = f.dataset_info(dataset);
+  std::vector<int64_t> shape = info.shape;
+  ELM_CHECK(!shape.empty(), "checkpoint ", f.path(), ": dataset '", dataset, "' is a scalar, not bank rows");
+  shape[0] = rows.count;
+  if (info.kind == H5Kind::Int32) {
+    torch::Tensor t = torch::empty(shape, torch::kInt32);
+    f.read_int32_rows(dataset, rows.first, rows.count, t.data_ptr<int32_t>(), rows.stride);
+    return t;
+  }
+  ELM_CHECK(info.kind == H5Kind::Bool || info.kind == H5Kind::UInt8, "checkpoint ", f.path(), ": dataset '", dataset,
+            "' holds ", io::to_string(info.kind), "; bank rows are int32 tokens or bool validity");
+  torch::Tensor t = torch::empty(shape, torch::kUInt8);
+  f.read_uint8_rows(dataset, rows.first, rows.count, t.data_ptr<uint8_t>(), rows.stride);
+  return info.kind == H5Kind::Bool ? t.to(torch::kBool) : t;
+}
+
+}  // namespace
+
+TrainingState read_checkpoint_part(const std::string& path, const CheckpointSelection& sel) {
   const H5File f = open_checkpoint(path);
   TrainingState s;
   s.step = f.attribute_int("step");
+  s.tokens_seen = f.has_attribute("tokens_seen") ? f.attribute_int("tokens_seen") : 0;
   s.stage = f.has_attribute("stage") ? f.attribute_string("stage") : "";
+  s.world_size = f.has_attribute("world_size") ? static_cast<int>(f.attribute_int("world_size")) : 1;
+  s.rank = sel.rank;
   s.config_text = f.read_string("config");
 
   const auto cursor_info = f.dataset_info("cursor");
@@ -255,15 +171,36 @@ TrainingState read_checkpoint(const std::string& path) {
   s.schedule.total_steps = read_scalar<int64_t>(f, "schedule/total_steps", H5Kind::Int64);
   s.schedule.min_lr_ratio = read_scalar<double>(f, "schedule/min_lr_ratio", H5Kind::Float64);
 
-  if (f.has_dataset("rng/torch")) s.rng_state = read_tensor(f, "/rng/torch");
+  if (f.has_dataset("rng/torch")) {
+    torch::Tensor states = read_tensor(f, "/rng/torch");
+    if (states.dim() == 1) states = states.unsqueeze(0);  // version 1: rank 0's state alone
+    s.rng_states = states;
+    if (sel.rank >= 0 && sel.rank < states.size(0)) s.rng_state = states[sel.rank].clone();
+  }
   if (f.has_dataset("rng/selection")) s.selection_rng_state = read_tensor(f, "/rng/selection");
 
-  s.parameters = read_group(f, "parameters");
-  s.optimizer = read_group(f, "optimizer");
-  if (f.has_group("bank")) s.bank = read_group(f, "bank");
+  s.parameters = read_group(f, "parameters", sel.parameter);
+  if (sel.optimizer) {
+    std::function<bool(const std::string&)> want;
+    if (sel.parameter) want = [&](const std::string& entry) { return sel.parameter(owner_of(entry)); };
+    s.optimizer = read_group(f, "optimizer", want);
+  }
+  if (sel.bank && f.has_group("bank")) {
+    if (!sel.bank_rows) {
+      s.bank = read_group(f, "bank", nullptr);
+    } else {
+      for (const std::string& name : f.list_group("bank")) {
+        s.bank.emplace_back(name, read_bank_rows(f, "/bank/" + name, *sel.bank_rows));
+      }
+      s.bank_rows = {f.dataset_info("/bank/" + f.list_group("bank").front()).shape.at(0), sel.bank_rows->first,
+                     sel.bank_rows->stride};
+    }
+  }
   if (f.has_dataset("metrics")) s.metrics_json = f.read_string("metrics");
   return s;
 }
+
+TrainingState read_checkpoint(const std::string& path) { return read_checkpoint_part(path, {}); }
 
 bool is_complete_checkpoint(const std::string& path) {
   try {
@@ -276,6 +213,87 @@ bool is_complete_checkpoint(const std::string& path) {
 }
 
 std::int64_t checkpoint_step(const std::string& path) { return open_checkpoint(path).attribute_int("step"); }
+
+namespace {
+
+// Every dataset of the file (groups one level deep, as checkpoints are laid out).
+std::vector<std::string> all_datasets(const H5File& f) {
+  std::vector<std::string> out;
+  for (const std::string& name : f.list_group("/")) {
+    const std::string full = "/" + name;
+    if (f.has_group(full)) {
+      for (const std::string& member : f.list_group(full)) out.push_back(full + "/" + member);
+    } else {
+      out.push_back(full);
+    }
+  }
+  return out;
+}
+
+// The checksum of a dataset recomputed from the file, and its size in bytes.
+std::pair<uint64_t, int64_t> checksum_of(const H5File& f, const std::string& dataset) {
+  const io::H5DatasetInfo info = f.dataset_info(dataset);
+  if (info.kind == H5Kind::String || info.kind == H5Kind::Other) {
+    const std::string text = f.read_string(dataset);  // config, metrics (fixed-length text)
+    return {io::row_hash(text.data(), text.size(), 0), static_cast<int64_t>(text.size())};
+  }
+  int64_t elements = 1;
+  for (int64_t d : info.shape) elements *= d;
+  const size_t bytes = static_cast<size_t>(elements) * io::element_size(info.kind);
+  std::vector<unsigned char> buf(bytes);
+  if (elements > 0) f.read_dataset(dataset, info.kind, buf.data());
+  const int64_t rows = info.rows();
+  const size_t row_bytes = rows == 0 ? 0 : bytes / static_cast<size_t>(rows);
+  return {io::rows_checksum(buf.data(), rows, row_bytes, 0, 1), static_cast<int64_t>(bytes)};
+}
+
+}  // namespace
+
+CheckpointVerification verify_checkpoint(const std::string& path) {
+  CheckpointVerification v;
+  std::optional<H5File> file;
+  try {
+    file.emplace(open_checkpoint(path));
+    v.step = file->attribute_int("step");
+    v.format_version = file->attribute_int("format_version");
+  } catch (const std::exception& e) {
+    v.problems.push_back(e.what());
+    return v;
+  }
+  const H5File& f = *file;
+  if (v.format_version < 2) {
+    v.problems.push_back("checkpoint " + path + ": format_version " + std::to_string(v.format_version) +
+                         " has no checksums to verify");
+    return v;
+  }
+  std::vector<std::string> datasets;
+  try {
+    datasets = all_datasets(f);
+  } catch (const std::exception& e) {
+    v.problems.push_back(e.what());
+    return v;
+  }
+  for (const std::string& d : {std::string("/config"), std::string("/cursor")}) {
+    if (std::find(datasets.begin(), datasets.end(), d) == datasets.end()) {
+      v.problems.push_back("dataset '" + d + "' is missing");
+    }
+  }
+  for (const std::string& d : datasets) {
+    try {
+      ELM_CHECK(f.has_attribute(format::kChecksumAttr, d), "no checksum attribute");
+      uint64_t stored = 0;
+      const std::string text = f.attribute_string(format::kChecksumAttr, d);
+      ELM_CHECK(io::parse_checksum_text(text, &stored), "checksum attribute '", text, "' is not xor64:<16 hex digits>");
+      const auto [actual, bytes] = checksum_of(f, d);
+      v.bytes += bytes;
+      ++v.datasets;
+      ELM_CHECK(actual == stored, "checksum ", io::checksum_text(actual), " of the data != stored ", text);
+    } catch (const std::exception& e) {
+      v.problems.push_back("dataset '" + d + "': " + e.what());
+    }
+  }
+  return v;
+}
 
 void load_parameters(const NamedTensors& params, const NamedTensors& saved, const std::string& origin,
                      bool require_all) {

@@ -11,6 +11,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "dist/host_collectives.h"
 
 namespace elm::train {
 namespace {
@@ -100,7 +101,13 @@ CheckpointOptions CheckpointOptions::from_config(const Config& config, const std
   o.interval = config.get_int("checkpoint.interval");
   o.keep_latest_k = config.get_int("checkpoint.keep_latest_k");
   o.resume = config.get_string("checkpoint.resume");
+  o.exclude_from_loading = config.get_string_list("checkpoint.exclude_from_loading");
+  o.verify = config.get_bool("checkpoint.verify_on_resume");
   return o;
+}
+
+bool CheckpointOptions::excluded(const std::string& part) const {
+  return std::find(exclude_from_loading.begin(), exclude_from_loading.end(), part) != exclude_from_loading.end();
 }
 
 Checkpointer::Checkpointer(CheckpointOptions options) : options_(std::move(options)) {
@@ -108,27 +115,53 @@ Checkpointer::Checkpointer(CheckpointOptions options) : options_(std::move(optio
             "): the newest checkpoint may be the one a crash interrupts");
   ELM_CHECK(options_.interval >= 0, "checkpoint.interval must be >= 0 (got ", options_.interval, ")");
   ELM_CHECK(!options_.resume.empty(), "checkpoint.resume is empty (expected auto, none, a step or a path)");
+  for (const std::string& part : options_.exclude_from_loading) {
+    ELM_CHECK(part == "cursor" || part == "optimizer" || part == "rng" || part == "bank",
+              "checkpoint.exclude_from_loading: unknown part '", part,
+              "' (expected cursor, optimizer, rng or bank; the parameters always load)");
+  }
 }
 
 bool Checkpointer::due(std::int64_t step) const {
   return options_.interval > 0 && step > 0 && step % options_.interval == 0;
 }
 
-std::string Checkpointer::save(const TrainingState& state) {
-  ELM_CHECK(!options_.dir.empty(),
-            "checkpoint: no checkpoint directory; set checkpoint.dir, or run.dir (checkpoints then go to "
-            "RUN/checkpoints)");
+std::string Checkpointer::save(const TrainingState& state, MPI_Comm comm) {
+  const bool root = dist::rank_in(comm) == 0;
+  std::string error;
+  if (options_.dir.empty()) {
+    error = "checkpoint: no checkpoint directory; set checkpoint.dir, or run.dir (checkpoints then go to RUN/checkpoints)";
+  } else if (root) {
+    std::error_code ec;
+    fs::create_directories(options_.dir, ec);
+    if (ec) error = "checkpoint: cannot create directory '" + options_.dir + "': " + ec.message();
+  }
+  error = dist::broadcast_text_from_root(comm, error);  // the directory exists before any rank writes
+  if (!error.empty()) fail(error);
   const fs::path dir(options_.dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  ELM_CHECK(!ec, "checkpoint: cannot create directory '", options_.dir, "': ", ec.message());
-
   const std::string name = checkpoint_file_name(state.step);
   const std::string path = (dir / name).string();
-  write_checkpoint(path, state);
-  write_file_atomic((dir / kLatest).string(), name + "\n");
+  if (comm == MPI_COMM_NULL) {
+    TrainingState one = state;
+    one.rank = 0;
+    one.world_size = 1;
+    last_write_ = write_checkpoint_collective(path, one, comm);
+  } else {
+    last_write_ = write_checkpoint_collective(path, state, comm);
+  }
+  if (root) {
+    try {
+      write_file_atomic((dir / kLatest).string(), name + "\n");
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = dist::broadcast_text_from_root(comm, error);
+  if (!error.empty()) fail(error);
+  if (!root) return path;
 
   // Pruning failures are logged, not thrown: the new checkpoint is already safely published.
+  std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string file = entry.path().filename().string();
     if (file.size() > 7 && file.compare(file.size() - 7, 7, ".h5.tmp") == 0) {
@@ -160,34 +193,88 @@ std::vector<std::string> Checkpointer::list() const {
   return out;
 }
 
+namespace {
+
+// What is wrong with a checkpoint chosen for a resume ("" = nothing): its checksums when `verify`.
+// Version 1 files carry no checksums; they load as before.
+std::string damage_of(const std::string& path, bool verify) {
+  if (!verify) return is_complete_checkpoint(path) ? "" : "not a complete checkpoint";
+  const CheckpointVerification v = verify_checkpoint(path);
+  if (v.ok()) return "";
+  if (v.format_version == 1 && v.problems.size() == 1) {
+    ELM_LOG(info) << "checkpoint " << path << " has format_version 1: no checksums to verify";
+    return "";
+  }
+  std::string text = v.problems.front();
+  if (v.problems.size() > 1) text += " (and " + std::to_string(v.problems.size() - 1) + " more problems)";
+  return text;
+}
+
+// resume=auto and directories: the newest checkpoint that is complete and (with `verify`) intact.
+// Newest means what `latest` names, then by step. Step files that are skipped are named in a
+// warning, so a fallback is never silent. nullopt when the directory has no step file at all; an
+// error when it has some but none is usable (a fresh start would silently lose them).
+std::optional<std::string> newest_intact(const fs::path& dir, bool verify, const std::string& what) {
+  std::vector<std::string> order;
+  if (auto p = latest_pointer(dir)) order.push_back(*p);
+  std::vector<std::pair<int64_t, std::string>> files;
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const int64_t step = step_of_name(entry.path().filename().string());
+      if (step >= 0) files.emplace_back(step, entry.path().string());
+    }
+  }
+  std::sort(files.rbegin(), files.rend());
+  for (const auto& f : files) {
+    if (std::find(order.begin(), order.end(), f.second) == order.end()) order.push_back(f.second);
+  }
+  if (order.empty()) return std::nullopt;
+  for (const std::string& path : order) {
+    const std::string damage = damage_of(path, verify);
+    if (damage.empty()) return path;
+    ELM_LOG(warning) << "checkpoint " << path << " is skipped: " << damage << "; trying the next older one";
+  }
+  fail(what, ": none of the ", order.size(), " checkpoint files in ", dir.string(),
+       " is complete and intact (see the warnings above); set checkpoint.resume=none to start fresh");
+}
+
+}  // namespace
+
 std::optional<std::string> Checkpointer::resolve_resume() const {
   const std::string& r = options_.resume;
   if (r == "none") return std::nullopt;
   if (r == "auto") {
     if (options_.dir.empty()) return std::nullopt;
-    return newest_in(options_.dir);
+    return newest_intact(options_.dir, options_.verify, "checkpoint.resume=auto");
   }
+  std::string path;
   if (all_digits(r)) {
     ELM_CHECK(!options_.dir.empty(), "checkpoint.resume=", r, ": no checkpoint directory (set checkpoint.dir or run.dir)");
     ELM_CHECK(r.size() <= 18, "checkpoint.resume=", r, ": step number out of range");
     const int64_t step = std::stoll(r);
-    const std::string path = (fs::path(options_.dir) / checkpoint_file_name(step)).string();
+    path = (fs::path(options_.dir) / checkpoint_file_name(step)).string();
     if (!is_complete_checkpoint(path)) {
       std::error_code ec;
       fail("checkpoint.resume=", r, ": ", path, fs::exists(path, ec) ? " is not a complete checkpoint" : " does not exist",
            "; complete checkpoints in ", options_.dir, " are at steps: ", steps_text(complete_in(options_.dir)));
     }
-    return path;
+  } else {
+    std::error_code ec;
+    if (fs::is_directory(r, ec)) {
+      std::optional<std::string> p = newest_intact(r, options_.verify, "checkpoint.resume=" + r);
+      if (!p) p = newest_intact(fs::path(r) / "checkpoints", options_.verify, "checkpoint.resume=" + r);
+      ELM_CHECK(p.has_value(), "checkpoint.resume=", r, ": no complete checkpoint in this directory or its checkpoints/");
+      return p;
+    }
+    ELM_CHECK(fs::exists(r, ec), "checkpoint.resume=", r,
+              ": not auto, none, a step number, or an existing file or directory");
+    path = r;
   }
-  std::error_code ec;
-  if (fs::is_directory(r, ec)) {
-    auto p = newest_in_dir_or_run(r);
-    ELM_CHECK(p.has_value(), "checkpoint.resume=", r, ": no complete checkpoint in this directory or its checkpoints/");
-    return p;
-  }
-  ELM_CHECK(fs::exists(r, ec), "checkpoint.resume=", r,
-            ": not auto, none, a step number, or an existing file or directory");
-  return r;
+  const std::string damage = damage_of(path, options_.verify);
+  ELM_CHECK(damage.empty(), "checkpoint.resume=", r, ": ", path, " cannot be loaded: ", damage,
+            " (choose another step, or set checkpoint.verify_on_resume=false to load it anyway)");
+  return path;
 }
 
 std::string resolve_checkpoint_path(const std::string& file_or_dir) {

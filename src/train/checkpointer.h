@@ -21,10 +21,19 @@ struct CheckpointOptions {
   std::int64_t interval = 0;    // optimizer steps between checkpoints; 0 = only at the end
   std::int64_t keep_latest_k = 2;  // newest complete checkpoints kept; >= 2
   std::string resume = "auto";  // auto | none | <step number> | <.h5 file> | <directory>
+  // Parts of a checkpoint a resume does not load (torchtitan's exclude_from_loading): "cursor"
+  // (the data starts from the beginning), "optimizer" (fresh AdamW moments), "rng", "bank" (the
+  // configured bank instead of the checkpoint's). Anything else is an error.
+  std::vector<std::string> exclude_from_loading;
+  // Recompute every checksum of the checkpoint chosen for a resume before loading it; with
+  // resume=auto a damaged one is skipped (a warning) for the next older complete one.
+  bool verify = true;
 
   // From checkpoint.interval, checkpoint.keep_latest_k, checkpoint.resume and checkpoint.dir;
   // an empty checkpoint.dir means RUN_DIR/checkpoints, or no directory when run_dir is empty too.
   static CheckpointOptions from_config(const Config& config, const std::string& run_dir);
+
+  bool excluded(const std::string& part) const;
 };
 
 class Checkpointer {
@@ -42,7 +51,12 @@ class Checkpointer {
   // continuation abandoned through resuming from an earlier step, are not touched). Returns the
   // path written. Throws elm::Error when no directory is configured or a write fails (the previous
   // checkpoints and `latest` stay valid).
-  std::string save(const TrainingState& state);
+  //
+  // With a communicator every rank calls it and writes its part (write_checkpoint_collective);
+  // rank 0 creates the directory, publishes `latest` and prunes; every rank returns the path.
+  std::string save(const TrainingState& state, MPI_Comm comm = MPI_COMM_NULL);
+  // What the last save measured on this rank.
+  const CheckpointWriteStats& last_write() const { return last_write_; }
 
   // Complete checkpoints in DIR named step-<N>.h5, oldest first (by N). Empty when DIR is absent.
   std::vector<std::string> list() const;
@@ -50,15 +64,19 @@ class Checkpointer {
   // Resolves options.resume:
   //   "none"        -> nullopt
   //   "auto"        -> the newest complete checkpoint of DIR (the `latest` pointer when it names
-  //                    a complete checkpoint, else the highest step), or nullopt when there is none
+  //                    a complete checkpoint, else the highest step), or nullopt when there is none;
+  //                    with `verify`, one whose checksums fail is skipped (a warning naming the
+  //                    damage) for the next older one
   //   "<N>" digits  -> DIR/step-<N>.h5; error (listing the available steps) if absent or incomplete
   //   a file        -> that file (error if it does not exist)
   //   a directory   -> its newest complete checkpoint, or that of its checkpoints/ subdirectory
   //                    (a run directory); error when there is none
+  // An explicit choice (step, file) that fails verification is an error, never a fresh start.
   std::optional<std::string> resolve_resume() const;
 
  private:
   CheckpointOptions options_;
+  CheckpointWriteStats last_write_;
 };
 
 // DIR/step-<N>.h5 with N zero-padded to 8 digits.

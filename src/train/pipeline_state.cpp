@@ -5,7 +5,6 @@
 #include <set>
 
 #include "core/error.h"
-#include "dist/named_transfer.h"
 
 namespace elm::train {
 
@@ -17,8 +16,6 @@ int64_t layer_of(const std::string& name) {
   ELM_CHECK(name.rfind(prefix, 0) == 0, "pipeline: parameter ", name, " is not a memory layer's");
   return std::stoll(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
 }
-
-constexpr int kGatherTag = 7001;
 
 }  // namespace
 
@@ -39,42 +36,6 @@ NamedTensors state_of(const NamedTensors& state, const NamedTensors& params) {
     // "<param>.exp_avg", "<param>.exp_avg_sq", "<param>.step"
     const auto dot = key.rfind('.');
     if (dot != std::string::npos && names.count(key.substr(0, dot))) out.emplace_back(key, t);
-  }
-  return out;
-}
-
-GatheredState gather_stages_on_root(dist::Communicator& world, const dist::GridLayout& layout,
-                                    const memory::ExplicitLM& lm, const NamedTensors& stage_params,
-                                    const NamedTensors& stage_optimizer_state) {
-  GatheredState out;
-  const int rank = world.rank();
-  const int stage = layout.stage_of(rank);
-  if (rank != 0) {
-    if (layout.dp_rank_of(rank) == 0) {
-      NamedTensors params;
-      for (const auto& [name, t] : stage_params) params.emplace_back(name, t.detach());
-      dist::send_named(world, params, 0, kGatherTag);
-      dist::send_named(world, stage_optimizer_state, 0, kGatherTag);
-    }
-    return out;
-  }
-  ELM_CHECK(stage == 0, "pipeline: world rank 0 must hold stage 0");
-  std::map<std::string, torch::Tensor> received;
-  out.optimizer = stage_optimizer_state;
-  for (int s = 1; s < layout.pp; ++s) {
-    const int src = layout.rank_of(s, 0);
-    for (auto& [name, t] : dist::receive_named(world, src, kGatherTag)) received[name] = t;
-    for (auto& item : dist::receive_named(world, src, kGatherTag)) out.optimizer.push_back(item);
-  }
-  std::map<std::string, torch::Tensor> own(stage_params.begin(), stage_params.end());
-  for (const auto& [name, t] : lm.named_trainable_parameters()) {
-    auto r = received.find(name);
-    if (r != received.end()) {
-      out.parameters.emplace_back(name, r->second);
-    } else {
-      ELM_CHECK(own.count(name), "pipeline checkpoint: no stage sent parameter ", name);
-      out.parameters.emplace_back(name, t.detach());
-    }
   }
   return out;
 }

@@ -1,9 +1,8 @@
 #pragma once
 // The memory parameters under pipeline parallelism: each stage trains the memory layers of its
 // decoder layers (every rank builds all memory layers identically, then trains its own), and the
-// whole model comes together where it is needed: on world rank 0 for a checkpoint (the same file
-// one process writes, so a run resumes on any pp x dp), and on every rank for the final
-// evaluation.
+// whole model comes together on every rank for the final evaluation. Checkpoints need no
+// gathering: each stage writes its own parameters into the one file (checkpoint.h).
 #include <vector>
 
 #include "dist/communicator.h"
@@ -19,18 +18,6 @@ NamedTensors stage_parameters(const memory::ExplicitLM& lm, const dist::StageSpa
 
 // The entries of an optimizer state (Optimizer::export_state naming) that belong to `params`.
 NamedTensors state_of(const NamedTensors& state, const NamedTensors& params);
-
-struct GatheredState {
-  NamedTensors parameters;  // every trainable parameter of the model, in named_trainable_parameters order
-  NamedTensors optimizer;   // every stage's optimizer state
-};
-
-// On world rank 0: every stage's parameters and optimizer state, sent by the first DP rank of each
-// stage (rank 0 holds stage 0). Other ranks return empty lists; ranks that send nothing return at
-// once. Not a collective: only the first DP rank of each stage takes part.
-GatheredState gather_stages_on_root(dist::Communicator& world, const dist::GridLayout& layout,
-                                    const memory::ExplicitLM& lm, const NamedTensors& stage_params,
-                                    const NamedTensors& stage_optimizer_state);
 
 // Collective over the world: every rank's copy of every memory parameter becomes its owning
 // stage's (broadcast from the stage's first DP rank).

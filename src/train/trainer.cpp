@@ -17,6 +17,7 @@
 #include "dist/pipeline_partition.h"
 #include "dist/process_grid.h"
 #include "dist/sharded_bank_loader.h"
+#include "dist/sharded_bank_reader.h"
 #include "memory/bank.h"
 #include "memory/explicit_lm.h"
 #include "memory/memory_config.h"
@@ -109,8 +110,34 @@ bool any_overrides(const Dataset& data) {
   return false;
 }
 
+// The bank rows a resume takes from its checkpoint (the bank travels with the checkpoint,
+// ARCHITECTURE 5), read for this rank's shard: `rows` nullopt = all of them. Empty when the
+// checkpoint has none. The shape must be the configured bank's.
+std::pair<torch::Tensor, torch::Tensor> checkpoint_bank_rows(const std::string& checkpoint, int64_t num_entries,
+                                                             int64_t entry_length,
+                                                             std::optional<CheckpointSelection::Rows> rows) {
+  CheckpointSelection sel;
+  sel.parameter = [](const std::string&) { return false; };
+  sel.optimizer = false;
+  sel.bank_rows = rows;
+  const TrainingState st = read_checkpoint_part(checkpoint, sel);
+  torch::Tensor tokens, valid;
+  for (const auto& [name, t] : st.bank) {
+    if (name == "tokens") tokens = t;
+    if (name == "valid") valid = t;
+  }
+  if (!tokens.defined() || !valid.defined()) return {};
+  const int64_t n = rows ? st.bank_rows.total_rows : tokens.size(0);
+  ELM_CHECK(n == num_entries && tokens.size(1) == entry_length, "checkpoint ", checkpoint, " holds a bank of ", n, " x ",
+            tokens.size(1), " entries, the configured one is ", num_entries, " x ", entry_length,
+            " (set checkpoint.exclude_from_loading = [\"bank\"] to use the configured bank)");
+  return {tokens.to(torch::kInt32), valid.to(torch::kBool)};
+}
+
 // The bank the memory stages read: one process holds it whole; a DP group of g > 1 ranks shares
 // one bank file (model.cache_path, made current by rank 0) and each rank loads only its rows.
+// Resuming from a checkpoint with a bank: the rows come from the checkpoint, each rank reading
+// its own shard for this run's DP size (which may differ from the one that saved it).
 struct TrainingBank {
   std::shared_ptr<const memory::BankReader> reader;
   memory::MemoryBank whole;  // one process: the loaded bank (for the checkpoint's copy)
@@ -118,10 +145,19 @@ struct TrainingBank {
 };
 
 TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tokenizer, dist::Communicator* world,
-                                dist::Communicator* dp) {
+                                dist::Communicator* dp, const std::string& checkpoint) {
   TrainingBank bank;
   if (!dp || dp->size() == 1) {
     bank.whole = memory::bank_from_config(config, tokenizer);
+    if (!checkpoint.empty()) {
+      auto [tokens, valid] =
+          checkpoint_bank_rows(checkpoint, bank.whole.num_entries, bank.whole.entry_length, std::nullopt);
+      if (tokens.defined()) {
+        bank.whole.tokens = tokens;
+        bank.whole.valid = valid;
+        ELM_LOG(info) << "memory bank: the rows of " << checkpoint;
+      }
+    }
     bank.reader = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank.whole));
     return bank;
   }
@@ -136,8 +172,22 @@ TrainingBank load_training_bank(const Config& config, const text::Tokenizer& tok
   }
   world->barrier();  // the file is complete before any rank opens it
   const auto sharding = dist::ParallelOptions::from_config(config).bank_sharding;
-  auto reader = dist::load_sharded_bank(*dp, path, sharding);
-  ELM_LOG(info) << "memory bank: " << dist::sharding_name(sharding) << " shard of " << path << " on " << dp->where()
+  std::unique_ptr<dist::ShardedBankReader> reader;
+  std::string source = path;
+  if (!checkpoint.empty()) {
+    const memory::BankInfo info = memory::read_bank_info(path);
+    const dist::ShardLayout layout(info.num_entries, dp->size(), sharding);
+    const int64_t rows = layout.rows_of(dp->rank());
+    const CheckpointSelection::Rows mine{rows == 0 ? 0 : layout.global_index(dp->rank(), 0), rows,
+                                         sharding == dist::BankSharding::kBlock ? 1 : dp->size()};
+    auto [tokens, valid] = checkpoint_bank_rows(checkpoint, info.num_entries, info.entry_length, mine);
+    if (tokens.defined()) {
+      reader = std::make_unique<dist::ShardedBankReader>(*dp, layout, tokens, valid, info.entry_length, info.meta.pad_id);
+      source = checkpoint;
+    }
+  }
+  if (!reader) reader = dist::load_sharded_bank(*dp, path, sharding);
+  ELM_LOG(info) << "memory bank: " << dist::sharding_name(sharding) << " shard of " << source << " on " << dp->where()
                 << ": " << reader->layout().rows_of(dp->rank()) << " of " << reader->num_entries() << " entries ("
                 << reader->shard_bytes() << " bytes)";
   bank.reader = std::move(reader);
@@ -225,6 +275,11 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
                 << ")";
   const int32_t pad_id = static_cast<int32_t>(memory::default_pad_id(tokenizer));
 
+  // The checkpoint to resume from, resolved (and verified) by rank 0 for all ranks.
+  CheckpointOptions ckpt_options = CheckpointOptions::from_config(config, run_dir);
+  Checkpointer checkpointer(ckpt_options);
+  const std::string resume_path = agreed_path(world, [&] { return checkpointer.resolve_resume().value_or(""); });
+
   // The model and what trains.
   TrainingBank training_bank;
   std::shared_ptr<const memory::BankReader> bank;
@@ -251,7 +306,8 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
     ELM_LOG(info) << "backbone stage: " << params.size() << " tensors, " << count << " trainable parameters"
                   << (opt.train_embeddings ? "" : " (embeddings frozen)");
   } else {
-    training_bank = load_training_bank(config, tokenizer, world, dp);
+    training_bank = load_training_bank(config, tokenizer, world, dp,
+                                       ckpt_options.excluded("bank") ? std::string() : resume_path);
     bank = training_bank.reader;
     lm = std::make_unique<memory::ExplicitLM>(memory::ExplicitLM::from_config(config, backbone, bank));
     lm->train();
@@ -303,56 +359,83 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
   schedule.min_lr_ratio = opt.min_lr_ratio;
   validate(schedule);
 
-  // Resume.
-  CheckpointOptions ckpt_options = CheckpointOptions::from_config(config, run_dir);
-  Checkpointer checkpointer(ckpt_options);
+  // Resume: every rank reads its own part (its stage's parameters and their optimizer state), so
+  // a checkpoint saved on one grid loads on another.
   int64_t step = 0;
+  int64_t tokens_seen = 0;
   DataCursor cursor{0, 0, opt.seed};
   TrainResult result;
-  const std::string resume_path = agreed_path(world, [&] { return checkpointer.resolve_resume().value_or(""); });
-  if (auto path = resume_path.empty() ? std::optional<std::string>() : std::optional<std::string>(resume_path)) {
-    TrainingState state = read_checkpoint(*path);
-    ELM_CHECK(state.stage == stage_name(opt.stage), "checkpoint ", *path, " is of stage ", state.stage,
+  if (!resume_path.empty()) {
+    const std::string& path = resume_path;
+    CheckpointSelection sel;
+    std::set<std::string> mine;
+    for (const auto& p : params) mine.insert(p.first);
+    sel.parameter = [&](const std::string& name) { return mine.count(name) > 0; };
+    sel.optimizer = !ckpt_options.excluded("optimizer");
+    sel.bank = false;  // read by load_training_bank
+    sel.rank = world ? world->rank() : 0;
+    TrainingState state = read_checkpoint_part(path, sel);
+    ELM_CHECK(state.stage == stage_name(opt.stage), "checkpoint ", path, " is of stage ", state.stage,
               ", this run trains ", stage_name(opt.stage), " (set checkpoint.resume=none to start fresh)");
-    load_parameters(params, state.parameters, *path, /*require_all=*/true);
-    optimizer.import_state(pp > 1 ? state_of(state.optimizer, params) : state.optimizer);
+    load_parameters(params, state.parameters, path, /*require_all=*/true);
+    if (sel.optimizer) optimizer.import_state(state_of(state.optimizer, params));
     step = state.step;
-    cursor = state.cursor;
+    tokens_seen = state.tokens_seen;
+    // The cursor counts global samples (every rank walks the same global order and takes its
+    // slice), so it holds for any number of ranks.
+    if (!ckpt_options.excluded("cursor")) cursor = state.cursor;
+    const int world_size = world ? world->size() : 1;
+    if (!ckpt_options.excluded("rng") && state.rng_state.defined() && state.world_size == world_size) {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      generator.set_state(state.rng_state);
+    }
     result.resumed_from = step;
-    ELM_LOG(info) << "resumed from " << *path << " at step " << step;
+    ELM_LOG(info) << "resumed from " << path << " at step " << step
+                  << (state.world_size != world_size ? " (saved by " + std::to_string(state.world_size) + " ranks)" : "")
+                  << (ckpt_options.exclude_from_loading.empty() ? "" : ", not loading the excluded parts");
   }
   DataLoader loader(data, opt.batch_size, pad_id, data_options.shuffle, cursor);
   // Rank 0 writes the metrics and checkpoints; every rank holds the same (globally reduced) values.
   std::unique_ptr<MetricsLog> metrics;
   if (root) metrics = std::make_unique<MetricsLog>(run_dir + "/metrics.jsonl", result.resumed_from > 0 ? result.resumed_from : -1);
 
+  // Every rank writes its part of the checkpoint into one file (parallel HDF5): the first DP rank
+  // of each stage its stage's parameters and optimizer state, the ranks of stage 0 their rows of
+  // the bank, every rank its RNG state.
   auto save = [&](const nlohmann::json& last_line) {
     if (dp) check_parameters_agree(*dp, params, step);
-    // Under pipeline parallelism rank 0 collects every stage's part (the file is the one a single
-    // process writes, so a run resumes on any pp x dp).
-    GatheredState gathered;
-    if (pp > 1) gathered = gather_stages_on_root(*world, grid->layout(), *lm, params, optimizer.export_state());
     TrainingState state;
-    // The bank travels with the checkpoint (ARCHITECTURE 5); it is frozen, so this is the loaded one
-    // (a sharded bank is gathered for rank 0 to write: collective).
-    if (training_bank.sharded) {
-      auto [tokens, valid] = gather_bank(*bank);
-      state.bank = {{"tokens", tokens}, {"valid", valid}};
-    } else if (bank) {
-      state.bank = {{"tokens", training_bank.whole.tokens}, {"valid", training_bank.whole.valid}};
-    }
-    if (!root) return;
     state.step = step;
+    state.tokens_seen = tokens_seen;
     state.stage = stage_name(opt.stage);
     state.config_text = config.to_toml();
     state.cursor = loader.cursor();
     state.schedule = schedule;
     state.rng_state = at::detail::getDefaultCPUGenerator().get_state();
-    state.parameters = pp > 1 ? gathered.parameters : params;
-    state.optimizer = pp > 1 ? gathered.optimizer : optimizer.export_state();
-    state.metrics_json = last_line.is_null() ? "" : last_line.dump();
-    result.checkpoint = checkpointer.save(state);
-    ELM_LOG(info) << "checkpoint " << result.checkpoint;
+    state.rank = world ? world->rank() : 0;
+    state.world_size = world ? world->size() : 1;
+    // The metrics line holds this rank's wall clock: rank 0's goes into the file.
+    const std::string metrics_text = last_line.is_null() ? "" : last_line.dump();
+    state.metrics_json = world ? dist::broadcast_string(*world, metrics_text, 0) : metrics_text;
+    if (!dp || dp->rank() == 0) {
+      state.parameters = params;
+      state.optimizer = optimizer.export_state();
+    }
+    const bool bank_writer = !grid || grid->stage() == 0;
+    if (bank_writer && training_bank.sharded) {
+      const auto& sharded = static_cast<const dist::ShardedBankReader&>(*bank);
+      const dist::ShardLayout& layout = sharded.layout();
+      state.bank = {{"tokens", sharded.local_tokens()}, {"valid", sharded.local_valid()}};
+      const int64_t rows = layout.rows_of(dp->rank());
+      state.bank_rows = {layout.num_entries(), rows == 0 ? 0 : layout.global_index(dp->rank(), 0),
+                         layout.sharding() == dist::BankSharding::kBlock ? 1 : layout.group_size()};
+    } else if (bank_writer && bank && root) {
+      state.bank = {{"tokens", training_bank.whole.tokens}, {"valid", training_bank.whole.valid}};
+    }
+    result.checkpoint = checkpointer.save(state, grid ? grid->world_comm() : MPI_COMM_NULL);
+    const CheckpointWriteStats& w = checkpointer.last_write();
+    ELM_LOG(info) << "checkpoint " << result.checkpoint << ": " << w.datasets << " datasets, " << w.bytes << " bytes in "
+                  << w.seconds << " s" << (w.io.independent_writes ? " (some writes were not collective)" : "");
   };
 
   ELM_LOG(info) << "stage " << stage_name(opt.stage) << ": " << total_steps << " optimizer steps of "
@@ -389,6 +472,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
                                           1.0 / static_cast<double>(opt.grad_accum_steps));
         ELM_CHECK(std::isfinite(losses.loss), "step ", step, ": the loss is not finite");
         meter.add(losses);
+        tokens_seen += losses.tokens;
         continue;
       }
       const RowRange mine = shard_rows(static_cast<int64_t>(global_rows.size()), ranks, rank);
@@ -412,6 +496,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
         (losses.total * (1.0 / static_cast<double>(opt.grad_accum_steps))).backward();
       }
       meter.add(losses);
+      tokens_seen += losses.tokens;
     }
     if (ranks > 1) all_reduce_gradients(*dp, params);
     const double max_norm = opt.max_grad_norm > 0 ? opt.max_grad_norm : 1e30;
@@ -428,7 +513,7 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
 
     if (step % opt.log_interval == 0 || step == total_steps) {
       nlohmann::json line = {{"kind", "train"},     {"step", step}, {"epoch", loader.cursor().epoch}, {"lr", lr},
-                             {"wall_s", seconds_since(started)}};
+                             {"wall_s", seconds_since(started)}, {"tokens_seen", tokens_seen}};
       meter.fill(line);
       line["tokens_per_s"] = static_cast<double>(meter.tokens) / std::max(1e-9, seconds_since(interval_start));
       if (metrics) metrics->write(line);

@@ -67,6 +67,7 @@ TrainingState sample_state(int64_t step = 100) {
   torch::manual_seed(7);
   TrainingState s;
   s.step = step;
+  s.tokens_seen = 987654321012;
   s.stage = "joint";
   s.config_text = "[training]\nstage = \"joint\"  # naïve ✓\n";
   s.cursor.epoch = 2;
@@ -140,6 +141,7 @@ TEST(Checkpoint, RoundTripsScalarsTextCursorScheduleBankAndMetrics) {
   EXPECT_EQ(checkpoint_step(path), 123);
   const TrainingState r = read_checkpoint(path);
   EXPECT_EQ(r.step, 123);
+  EXPECT_EQ(r.tokens_seen, 987654321012);
   EXPECT_EQ(r.stage, "joint");
   EXPECT_EQ(r.config_text, s.config_text);
   EXPECT_EQ(r.cursor, s.cursor);
@@ -155,7 +157,8 @@ TEST(Checkpoint, RoundTripsScalarsTextCursorScheduleBankAndMetrics) {
 
   io::H5File f = io::H5File::open_read(path);
   EXPECT_EQ(f.attribute_string("format"), "explicitlm-checkpoint");
-  EXPECT_EQ(f.attribute_int("format_version"), 1);
+  EXPECT_EQ(f.attribute_int("format_version"), kCheckpointFormatVersion);
+  EXPECT_EQ(f.attribute_int("world_size"), 1);
   EXPECT_EQ(f.attribute_int("complete"), 1);
   EXPECT_EQ(f.attribute_string("created").size(), 20u);  // 2026-01-02T03:04:05Z
 }
@@ -298,11 +301,11 @@ TEST(Checkpoint, RefusesAnUnknownFormatVersionOrAForeignFile) {
   write_checkpoint(path, sample_state());
   {
     io::H5File f = io::H5File::open_write(path);
-    f.set_attribute("format_version", int64_t{2});
+    f.set_attribute("format_version", int64_t{3});
   }
   const std::string msg = error_of([&] { read_checkpoint(path); });
   EXPECT_CONTAINS(msg, path);
-  EXPECT_CONTAINS(msg, "format_version 2 is not supported");
+  EXPECT_CONTAINS(msg, "format_version 3 is not supported");
   EXPECT_FALSE(is_complete_checkpoint(path));
 
   const std::string bank = (dir / "bank.h5").string();
@@ -569,6 +572,152 @@ TEST(CheckpointOptions, FromConfigDefaultsToTheRunDirectory) {
   EXPECT_EQ(o.interval, 50);
   EXPECT_EQ(o.keep_latest_k, 4);
   EXPECT_EQ(o.resume, "none");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checksums, partial reads, damage
+
+// Flips one byte of the file at the first place where `pattern` occurs (a tensor's raw data).
+void flip_byte_of(const fs::path& file, const std::string& pattern) {
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  const auto at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos) << "pattern not found in " << file;
+  bytes[at + pattern.size() / 2] ^= 0x10;
+  write_bytes(file, bytes);
+}
+
+// A float32 tensor whose bytes are easy to find in the file.
+torch::Tensor marked_tensor() {
+  return torch::full({4, 4}, 1234.5f);
+}
+std::string marked_bytes() {
+  const float v = 1234.5f;
+  std::string one(reinterpret_cast<const char*>(&v), sizeof v);
+  return one + one + one + one;
+}
+
+TEST(Checkpoint, VerifyRecomputesEveryChecksumAndNamesADamagedDataset) {
+  const auto dir = scratch("verify");
+  const fs::path path = dir / "c.h5";
+  TrainingState s = sample_state();
+  s.parameters.emplace_back("marked", marked_tensor());
+  write_checkpoint(path.string(), s);
+  CheckpointVerification v = verify_checkpoint(path.string());
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0]);
+  EXPECT_EQ(v.step, 100);
+  EXPECT_EQ(v.format_version, kCheckpointFormatVersion);
+  // config, cursor, metrics, 4 schedule values, rng, 3 parameters, 2 optimizer entries, 2 bank
+  EXPECT_EQ(v.datasets, 15);
+  io::H5File f = io::H5File::open_read(path.string());
+  EXPECT_EQ(f.attribute_string("checksum", "/parameters/marked").rfind("xor64:", 0), 0u);
+  f.close();
+
+  flip_byte_of(path, marked_bytes());
+  v = verify_checkpoint(path.string());
+  ASSERT_EQ(v.problems.size(), 1u);
+  EXPECT_CONTAINS(v.problems[0], "/parameters/marked");
+  EXPECT_CONTAINS(v.problems[0], "checksum");
+  // The damage is invisible to a plain read: that is what the checksums are for.
+  EXPECT_NO_THROW(read_checkpoint(path.string()));
+
+  const fs::path cut = dir / "cut.h5";
+  {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    write_bytes(cut, bytes.substr(0, bytes.size() - 100));
+  }
+  v = verify_checkpoint(cut.string());
+  ASSERT_FALSE(v.ok());
+  EXPECT_CONTAINS(v.problems[0], cut.string());
+  EXPECT_FALSE(verify_checkpoint((dir / "absent.h5").string()).ok());
+}
+
+TEST(Checkpoint, APartialReadTakesTheChosenParametersAndBankRows) {
+  const auto dir = scratch("part");
+  const std::string path = (dir / "c.h5").string();
+  TrainingState s = sample_state();
+  s.bank = {{"tokens", torch::arange(30, torch::kInt32).reshape({10, 3})},
+            {"valid", torch::tensor({true, false, true, true, false, true, true, true, false, true})}};
+  s.rng_state = torch::arange(16, torch::kUInt8);
+  write_checkpoint(path, s);
+  CheckpointSelection sel;
+  sel.parameter = [](const std::string& n) { return n == "memory.layers.0.router.keys"; };
+  sel.bank_rows = CheckpointSelection::Rows{1, 3, 3};  // a cyclic shard of 3 ranks: rows 1, 4, 7
+  const TrainingState r = read_checkpoint_part(path, sel);
+  ASSERT_EQ(r.parameters.size(), 1u);
+  EXPECT_EQ(r.parameters[0].first, "memory.layers.0.router.keys");
+  ASSERT_EQ(r.optimizer.size(), 2u);  // the entries of that parameter only
+  ASSERT_EQ(r.bank.size(), 2u);
+  EXPECT_TRUE(torch::equal(r.bank[0].second, s.bank[0].second.index_select(0, torch::tensor({1, 4, 7}))));
+  EXPECT_TRUE(torch::equal(r.bank[1].second, s.bank[1].second.index_select(0, torch::tensor({1, 4, 7}))));
+  EXPECT_EQ(r.bank_rows.total_rows, 10);
+  EXPECT_TRUE(torch::equal(r.rng_state, s.rng_state));
+  ASSERT_EQ(r.rng_states.dim(), 2);  // every rank's state: [world_size, S]
+  EXPECT_EQ(r.rng_states.size(0), 1);
+
+  CheckpointSelection none;
+  none.optimizer = false;
+  none.bank = false;
+  none.rank = 3;  // a rank the file has no state for
+  const TrainingState q = read_checkpoint_part(path, none);
+  EXPECT_TRUE(q.optimizer.empty());
+  EXPECT_TRUE(q.bank.empty());
+  EXPECT_FALSE(q.rng_state.defined());
+  EXPECT_EQ(q.parameters.size(), s.parameters.size());
+}
+
+TEST(Checkpoint, RowsFromSeveralHoldersMustCoverTheBankExactly) {
+  // One process passing a shard placement that leaves rows unwritten is refused before any file
+  // is made (the same check catches two ranks writing the same tensor).
+  const auto dir = scratch("coverage");
+  const std::string path = (dir / "c.h5").string();
+  TrainingState s = sample_state();
+  s.bank_rows = {8, 0, 2};  // 4 rows of a bank of 8, every other row
+  const std::string msg = error_of([&] { write_checkpoint(path, s); });
+  EXPECT_CONTAINS(msg, "/bank/tokens has 8 rows but the ranks hold 4");
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST(Checkpointer, ResumeAutoSkipsADamagedNewestCheckpointWithAWarning) {
+  const auto dir = scratch("fallback");
+  Checkpointer c(options_in(dir, 3));
+  TrainingState s10 = sample_state(10), s20 = sample_state(20);
+  s20.parameters.emplace_back("marked", marked_tensor());
+  c.save(s10);
+  c.save(s20);
+  flip_byte_of(dir / "step-00000020.h5", marked_bytes());
+  // `latest` names step 20, whose checksum fails: auto falls back to step 10.
+  EXPECT_EQ(*c.resolve_resume(), (dir / "step-00000010.h5").string());
+  // An explicit choice of the damaged one is an error, never a silent substitute or fresh start.
+  const std::string msg = error_of([&] { Checkpointer(options_in(dir, 2, "20")).resolve_resume(); });
+  EXPECT_CONTAINS(msg, "cannot be loaded");
+  EXPECT_CONTAINS(msg, "/parameters/marked");
+  // Without verification the damage goes unnoticed (the marker is there).
+  CheckpointOptions unverified = options_in(dir, 2, "20");
+  unverified.verify = false;
+  EXPECT_EQ(*Checkpointer(unverified).resolve_resume(), (dir / "step-00000020.h5").string());
+
+  // A truncated newest file is skipped the same way; when nothing usable is left, auto refuses
+  // to start fresh over the damaged files.
+  {
+    std::ifstream in(dir / "step-00000010.h5", std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    write_bytes(dir / "step-00000010.h5", bytes.substr(0, bytes.size() / 2));
+  }
+  EXPECT_CONTAINS(error_of([&] { c.resolve_resume(); }), "none of the 2 checkpoint files");
+}
+
+TEST(CheckpointOptions, ExcludeFromLoadingNamesKnownParts) {
+  CheckpointOptions o = options_in(scratch("exclude"));
+  o.exclude_from_loading = {"cursor", "optimizer", "rng", "bank"};
+  EXPECT_NO_THROW(Checkpointer{o});
+  EXPECT_TRUE(o.excluded("cursor"));
+  EXPECT_FALSE(CheckpointOptions().excluded("cursor"));
+  o.exclude_from_loading = {"parameters"};
+  EXPECT_CONTAINS(error_of([&] { Checkpointer{o}; }), "unknown part 'parameters'");
 }
 
 }  // namespace
