@@ -2,6 +2,7 @@
 // metrics and a final evaluation. See docs/training.md.
 #include <chrono>
 #include <ctime>
+#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "dist/parallel_options.h"
 #include "dist/process_grid.h"
 #include "text/tokenizer.h"
+#include "train/stop_request.h"
 #include "train/trainer.h"
 
 namespace elm::app {
@@ -33,6 +35,23 @@ std::string default_run_dir(const Config& c) {
 }
 
 // What every rank runs once the options are parsed (collective over MPI_COMM_WORLD).
+// After a stop by signal or time limit, under Slurm: put the job back in the queue so that it
+// resumes from the checkpoint just written (training.requeue_on_stop). A failure is logged: the
+// checkpoint is safe either way and the job can be resubmitted by hand.
+void requeue_under_slurm(const Config& c) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job || !*job || !c.get_bool("training.requeue_on_stop")) return;
+  const std::string id(job);
+  ELM_CHECK(id.find_first_not_of("0123456789_") == std::string::npos, "SLURM_JOB_ID '", id, "' is not a job id");
+  const std::string cmd = "scontrol requeue " + id;
+  const int rc = std::system(cmd.c_str());
+  if (rc == 0) {
+    ELM_LOG(info) << "requeued Slurm job " << id << " (" << cmd << ")";
+  } else {
+    ELM_LOG(warning) << "`" << cmd << "` failed (status " << rc << "); resubmit the job to resume";
+  }
+}
+
 int train_ranks(Config config, const std::string& tokenizer_option) {
   dist::check_slurm_world_size();
   dist::ProcessGrid grid(dist::ParallelOptions::from_config(config), MPI_COMM_WORLD, torch::kCPU);
@@ -56,8 +75,11 @@ int train_ranks(Config config, const std::string& tokenizer_option) {
   ELM_CHECK(!tok_path.empty(), "explicitlm train: no tokenizer (pass --tokenizer or run tools/setup.sh)");
   const text::Tokenizer tokenizer = text::Tokenizer::load(tok_path);
 
+  train::install_stop_handlers();
   train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer, &grid);
-  if (grid.rank() != 0) return 0;
+  const int code = r.stopped.empty() ? 0 : train::kExitStopped;
+  if (grid.rank() != 0) return code;
+  if (!r.stopped.empty()) requeue_under_slurm(c);
   nlohmann::json summary = {{"stage", c.get_string("training.stage")},
                             {"run_dir", rt.run_dir},
                             {"ranks", grid.world().size()},
@@ -70,8 +92,9 @@ int train_ranks(Config config, const std::string& tokenizer_option) {
                             {"wall_seconds", r.wall_seconds}};
   if (!r.backbone_dir.empty()) summary["backbone_dir"] = r.backbone_dir;
   if (!r.eval.is_null()) summary["eval"] = r.eval;
+  if (!r.stopped.empty()) summary["stopped"] = r.stopped;
   std::cout << summary.dump() << std::endl;
-  return 0;
+  return code;
 }
 
 }  // namespace

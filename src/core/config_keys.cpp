@@ -128,6 +128,11 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_string("training.init_from", "",
                    "Initialise the memory components from this checkpoint (file or run directory) before step 0"));
   s.add(key_int("training.log_interval", 10, "Optimizer steps between metrics lines").at_least(1));
+  s.add(key_float("training.exit_duration_minutes", 0.0,
+                  "Save a checkpoint and exit (code 3) once the run has taken this many minutes; 0 = never")
+            .at_least(0.0));
+  s.add(key_bool("training.requeue_on_stop", true,
+                 "Under Slurm (SLURM_JOB_ID set), rank 0 runs `scontrol requeue` after a stop by signal or time limit"));
   s.add(key_bool("training.train_embeddings", true,
                  "Backbone stage: also train the token embedding and lm_head (false: only the decoder layers and norms)"));
   s.add(key_string("training.backbone_layers", "all",

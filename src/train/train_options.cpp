@@ -26,6 +26,7 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.weights.router_temperature = c.get_float("training.router_temperature");
   o.init_from = c.get_string("training.init_from");
   o.log_interval = c.get_int("training.log_interval");
+  o.exit_duration_minutes = c.get_float("training.exit_duration_minutes");
   o.backbone_out = c.get_string("training.backbone_out");
   o.train_embeddings = c.get_bool("training.train_embeddings");
   o.backbone_layers = c.get_string("training.backbone_layers");

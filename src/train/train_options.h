@@ -25,6 +25,7 @@ struct TrainOptions {
   LossWeights weights;
   std::string init_from;
   int64_t log_interval = 10;
+  double exit_duration_minutes = 0;  // save and stop once the run has taken this long; 0 = never
   std::string backbone_out;
   bool train_embeddings = true;  // backbone stage
   std::string backbone_layers = "all";  // backbone stage: decoder layers that train

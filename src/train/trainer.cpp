@@ -39,6 +39,7 @@
 #include "train/pipeline_step.h"
 #include "train/progress.h"
 #include "train/step_losses.h"
+#include "train/stop_request.h"
 #include "train/train_options.h"
 
 namespace elm::train {
@@ -535,9 +536,30 @@ TrainResult run_training(const Config& config, const std::string& run_dir, const
       save(last_line);
       saved_step = step;
     }
+    // A stop request (signal or time limit) on any rank stops every rank after this step: the
+    // ranks agree through one sum, then all save and leave (stop_request.h).
+    if (step < total_steps) {
+      const bool out_of_time =
+          opt.exit_duration_minutes > 0 && seconds_since(started) >= 60.0 * opt.exit_duration_minutes;
+      torch::Tensor votes = torch::tensor({stop_signal() != 0 ? 1L : 0L, out_of_time ? 1L : 0L}, torch::kInt64);
+      if (world) world->all_reduce_sum(votes);
+      if (votes[0].item<int64_t>() > 0 || votes[1].item<int64_t>() > 0) {
+        result.stopped = votes[0].item<int64_t>() > 0 ? "signal" : "time_limit";
+        break;
+      }
+    }
   }
-  if (progress) progress->finish(first_logged ? "done" : "nothing to do");
+  if (progress) progress->finish(!result.stopped.empty() ? "stopped (" + result.stopped + ")" : first_logged ? "done" : "nothing to do");
   if (step != saved_step || result.checkpoint.empty()) save(last_line);
+  if (!result.stopped.empty()) {
+    // Everything needed to continue is in the checkpoint; evaluation and export wait for the end.
+    ELM_LOG(warning) << "stopped at step " << step << " of " << total_steps << " ("
+                     << (result.stopped == "signal" ? "signal " + std::to_string(stop_signal()) : "time limit")
+                     << "); checkpoint " << result.checkpoint << "; the same command resumes the run";
+    result.steps = step;
+    result.wall_seconds = seconds_since(started);
+    return result;
+  }
   if (opt.stage == Stage::backbone) {
     // The backbone is frozen again for evaluation and export.
     for (auto& p : params) p.second.set_requires_grad(false);

@@ -34,6 +34,9 @@ struct TrainResult {
   std::string backbone_dir;  // backbone stage: the exported model directory
   nlohmann::json eval;       // the final evaluation line (kind "eval"), null when nothing was evaluated
   double wall_seconds = 0;
+  // Why the run stopped before its last step, after saving: "signal" or "time_limit"; "" = it
+  // finished (stop_request.h).
+  std::string stopped;
 };
 
 // Runs the stage the config names. run_dir must exist (the caller prepared it: config and logs).
