@@ -24,15 +24,8 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 // `bank SUB BANK.h5 ...`: the bank file is the first argument after the subcommand.
 std::string take_bank_path(const std::string& sub, Args& args) {
-  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
-    std::string path = args[0];
-    args.erase(args.begin());
-    return path;
-  }
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return "";
-  }
-  fail("explicitlm bank ", sub, ": missing the bank file (usage: explicitlm bank ", sub, " BANK.h5 ...; see --help)");
+  return take_leading_path(args, "explicitlm bank " + sub + ": missing the bank file (usage: explicitlm bank " + sub +
+                                     " BANK.h5 ...; see --help)");
 }
 
 text::Tokenizer load_tokenizer_or_fail(const std::string& path) {

@@ -30,16 +30,9 @@ constexpr const char* kTensorGroups[] = {"parameters", "optimizer", "bank"};
 
 // `ckpt SUB PATH ...`: the checkpoint is the first argument after the subcommand (as for `bank`).
 std::string take_path(const std::string& sub, Args& args) {
-  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
-    std::string path = args[0];
-    args.erase(args.begin());
-    return path;
-  }
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return "";
-  }
-  fail("explicitlm ckpt ", sub, ": missing the checkpoint (usage: explicitlm ckpt ", sub,
-       " PATH ...; PATH is a .h5 file, a checkpoint directory or a run directory; see --help)");
+  return take_leading_path(args, "explicitlm ckpt " + sub + ": missing the checkpoint (usage: explicitlm ckpt " + sub +
+                                     " PATH ...; PATH is a .h5 file, a checkpoint directory or a run directory; "
+                                     "see --help)");
 }
 
 // The names users know from torch / numpy ("float32"), not c10's ("Float").

@@ -39,5 +39,9 @@ struct Subcommand {
   int (*run)(Args args);
 };
 int run_subcommand(const char* command, const Args& args, const char* usage, const std::vector<Subcommand>& subs);
+// The file a subcommand works on, given as its first argument (`bank show BANK.h5 ...`): removed
+// from `args` and returned; "" when it is absent but --help / -h was asked for; otherwise an
+// elm::Error saying `missing`.
+std::string take_leading_path(Args& args, const std::string& missing);
 
 }  // namespace elm::app

@@ -20,6 +20,18 @@ int run_subcommand(const char* command, const Args& args, const char* usage, con
   return 2;
 }
 
+std::string take_leading_path(Args& args, const std::string& missing) {
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+    std::string path = args[0];
+    args.erase(args.begin());
+    return path;
+  }
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return "";
+  }
+  fail(missing);
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"tokenize", "text -> Qwen3 token ids (JSON)", run_tokenize},

@@ -189,11 +189,12 @@ TrainingState read_checkpoint_part(const std::string& path, const CheckpointSele
     if (!sel.bank_rows) {
       s.bank = read_group(f, "bank", nullptr);
     } else {
-      for (const std::string& name : f.list_group("bank")) {
-        s.bank.emplace_back(name, read_bank_rows(f, "/bank/" + name, *sel.bank_rows));
+      const std::vector<std::string> names = f.list_group("bank");
+      for (const std::string& name : names) s.bank.emplace_back(name, read_bank_rows(f, "/bank/" + name, *sel.bank_rows));
+      if (!names.empty()) {
+        s.bank_rows = {f.dataset_info("/bank/" + names.front()).shape.at(0), sel.bank_rows->first,
+                       sel.bank_rows->stride};
       }
-      s.bank_rows = {f.dataset_info("/bank/" + f.list_group("bank").front()).shape.at(0), sel.bank_rows->first,
-                     sel.bank_rows->stride};
     }
   }
   if (f.has_dataset("metrics")) s.metrics_json = f.read_string("metrics");

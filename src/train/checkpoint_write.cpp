@@ -328,19 +328,17 @@ void write_contents(H5File& f, const TrainingState& s, const std::vector<Piece>&
     const Piece* piece = it == by_name.end() ? nullptr : it->second;
     if (d.interleaved()) {
       write_regrouped(f, d, piece, s.rank, s.world_size, comm);
-      if (piece) {
-        const int64_t rows = rows_of(piece->data.sizes().vec());
-        const size_t row_bytes = rows == 0 ? 0 : static_cast<size_t>(piece->data.nbytes()) / static_cast<size_t>(rows);
-        sums[i] = io::rows_checksum(piece->data.data_ptr(), piece->count, row_bytes, piece->first, piece->stride);
-      }
-    } else if (it == by_name.end()) {
-      f.write_rows(d.dataset, d.kind, 0, 0, 1, nullptr);
+    } else if (piece) {
+      f.write_rows(d.dataset, d.kind, piece->first, piece->count, piece->stride, piece->data.data_ptr());
     } else {
-      const Piece& p = *it->second;
-      const int64_t rows = rows_of(p.data.sizes().vec());
-      const size_t row_bytes = rows == 0 ? 0 : static_cast<size_t>(p.data.nbytes()) / static_cast<size_t>(rows);
-      f.write_rows(d.dataset, d.kind, p.first, p.count, p.stride, p.data.data_ptr());
-      sums[i] = io::rows_checksum(p.data.data_ptr(), p.count, row_bytes, p.first, p.stride);
+      f.write_rows(d.dataset, d.kind, 0, 0, 1, nullptr);
+    }
+    // This rank's share of the dataset's checksum: its rows at their row indices, whichever way
+    // they reached the file.
+    if (piece) {
+      const int64_t rows = rows_of(piece->data.sizes().vec());
+      const size_t row_bytes = rows == 0 ? 0 : static_cast<size_t>(piece->data.nbytes()) / static_cast<size_t>(rows);
+      sums[i] = io::rows_checksum(piece->data.data_ptr(), piece->count, row_bytes, piece->first, piece->stride);
     }
     int64_t elements = 1;
     for (int64_t dim : d.shape) elements *= dim;
@@ -378,10 +376,19 @@ void write_contents(H5File& f, const TrainingState& s, const std::vector<Piece>&
 
 }  // namespace
 
-CheckpointWriteStats write_checkpoint_collective(const std::string& path, const TrainingState& state, MPI_Comm comm) {
+CheckpointWriteStats write_checkpoint_collective(const std::string& path, const TrainingState& given, MPI_Comm comm) {
   const auto started = std::chrono::steady_clock::now();
   ELM_CHECK(!path.empty(), "checkpoint: empty path");
   const int rank = dist::rank_in(comm), world = dist::size_of(comm);
+  // One process (no communicator) holds the whole file, whatever the state's placement says.
+  const bool reposition = comm == MPI_COMM_NULL && (given.rank != 0 || given.world_size != 1);
+  TrainingState alone;
+  if (reposition) {
+    alone = given;  // tensors are shared, not copied
+    alone.rank = 0;
+    alone.world_size = 1;
+  }
+  const TrainingState& state = reposition ? alone : given;
   ELM_CHECK(state.rank == rank && state.world_size == world, "checkpoint ", path, ": the state says rank ", state.rank,
             " of ", state.world_size, ", the communicator rank ", rank, " of ", world);
   // Local checks first (names, dtypes): a bad name fails before anything touches the disk. A
@@ -416,11 +423,17 @@ CheckpointWriteStats write_checkpoint_collective(const std::string& path, const 
   const std::string tmp = path + ".tmp";
   CheckpointWriteStats stats;
   std::string outcome;  // rank 0's error, "" = published
-  {
+  try {
     H5File f = H5File::create_collective(tmp, comm);
     write_contents(f, state, mine, plan, created, comm, stats);
     stats.io = f.io_stats();
     f.close();
+  } catch (...) {
+    // One process: nothing half-written stays behind. (With other ranks the job is ending: they
+    // may still hold the file open; the next save removes the .tmp.)
+    std::error_code ec;
+    if (comm == MPI_COMM_NULL) fs::remove(tmp, ec);
+    throw;
   }
   if (rank == 0) {
     try {
@@ -445,17 +458,7 @@ CheckpointWriteStats write_checkpoint_collective(const std::string& path, const 
 }
 
 void write_checkpoint(const std::string& path, const TrainingState& state) {
-  TrainingState one = state;  // one process holds the whole file
-  one.rank = 0;
-  one.world_size = 1;
-  const std::string tmp = path + ".tmp";
-  try {
-    write_checkpoint_collective(path, one, MPI_COMM_NULL);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
-  }
+  write_checkpoint_collective(path, state, MPI_COMM_NULL);
 }
 
 }  // namespace elm::train

@@ -141,14 +141,7 @@ std::string Checkpointer::save(const TrainingState& state, MPI_Comm comm) {
   const fs::path dir(options_.dir);
   const std::string name = checkpoint_file_name(state.step);
   const std::string path = (dir / name).string();
-  if (comm == MPI_COMM_NULL) {
-    TrainingState one = state;
-    one.rank = 0;
-    one.world_size = 1;
-    last_write_ = write_checkpoint_collective(path, one, comm);
-  } else {
-    last_write_ = write_checkpoint_collective(path, state, comm);
-  }
+  last_write_ = write_checkpoint_collective(path, state, comm);
   if (root) {
     try {
       write_file_atomic((dir / kLatest).string(), name + "\n");
