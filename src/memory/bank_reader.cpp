@@ -16,6 +16,15 @@ void LocalBankReader::reset(torch::Tensor tokens, torch::Tensor valid) {
   valid_ = valid.to(torch::kBool).contiguous();
 }
 
+void LocalBankReader::write_entry(int64_t index, const std::vector<int32_t>& ids, bool valid) {
+  ELM_CHECK(index >= 0 && index < num_entries(), "bank index ", index, " is outside [0, ", num_entries(), ")");
+  ELM_CHECK(static_cast<int64_t>(ids.size()) == entry_length(), "bank entry ", index, ": ", ids.size(),
+            " ids for entries of ", entry_length());
+  auto row = tokens_[index].accessor<int64_t, 1>();
+  for (int64_t j = 0; j < entry_length(); ++j) row[j] = ids[static_cast<size_t>(j)];
+  valid_[index].fill_(valid);
+}
+
 void check_bank_indices(const torch::Tensor& flat, int64_t num_entries, const std::string& where) {
   if (flat.numel() == 0) return;
   const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();

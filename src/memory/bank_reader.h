@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -45,6 +46,9 @@ class LocalBankReader : public BankReader {
 
   // Replaces the tables (e.g. after an edit); shapes must stay [N, L] and [N].
   void reset(torch::Tensor tokens, torch::Tensor valid);
+  // Rewrites one entry in place, O(L): `ids` holds exactly L ids (pad_id after the end). Callers
+  // must not run fetch() concurrently (inference applies bank updates between requests).
+  void write_entry(int64_t index, const std::vector<int32_t>& ids, bool valid);
 
  private:
   torch::Tensor tokens_, valid_;

@@ -1,4 +1,4 @@
-// LocalBankReader: rows and validity for any index shape; out-of-range indices are errors.
+// LocalBankReader: rows and validity for any index shape; out-of-range indices are errors; one-row writes.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -38,6 +38,20 @@ TEST(LocalBankReader, ResetChecksShapes) {
   EXPECT_THROW(bank.reset(torch::zeros({4, 3}, torch::kInt32), torch::ones({5}, torch::kBool)), Error);
   bank.reset(torch::full({4, 3}, 7, torch::kInt32), torch::ones({4}, torch::kBool));
   EXPECT_EQ(bank.fetch(torch::tensor({2}, torch::kInt64)).tokens[0][1].item<int64_t>(), 7);
+}
+
+TEST(LocalBankReader, WriteEntryChangesOneRowOnly) {
+  auto bank = small_bank();
+  bank.write_entry(2, {8, 7, 9}, true);
+  auto rows = bank.fetch(torch::tensor({1, 2, 3}, torch::kInt64));
+  EXPECT_TRUE(torch::equal(rows.tokens[1], torch::tensor({8, 7, 9}, torch::kInt64)));
+  EXPECT_TRUE(rows.valid[1].item<bool>());
+  EXPECT_TRUE(torch::equal(rows.tokens[0], torch::tensor({3, 4, 5}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(rows.tokens[2], torch::tensor({6, 9, 9}, torch::kInt64)));
+  bank.write_entry(0, {9, 9, 9}, false);
+  EXPECT_FALSE(bank.fetch(torch::tensor({0}, torch::kInt64)).valid[0].item<bool>());
+  EXPECT_THROW(bank.write_entry(4, {1, 2, 3}, true), Error);
+  EXPECT_THROW(bank.write_entry(1, {1, 2}, true), Error);
 }
 
 }  // namespace
