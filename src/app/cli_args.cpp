@@ -31,6 +31,12 @@ ArgParser& ArgParser::notes(const std::string& text) {
   return *this;
 }
 
+ArgParser& ArgParser::base_config(std::string toml_text, std::string source) {
+  base_toml_ = std::move(toml_text);
+  base_source_ = std::move(source);
+  return *this;
+}
+
 const ArgParser::Spec* ArgParser::find(const std::string& name) const {
   for (const auto& s : specs_) {
     if (s.name == name) return &s;
@@ -71,8 +77,9 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
     }
     values_.emplace_back(name, value);
   }
-  std::vector<std::string> rest;
-  config_ = Config::from_cli(for_config, &rest);
+  config_ = Config();
+  if (!base_toml_.empty()) config_.load_string(base_toml_, base_source_);
+  std::vector<std::string> rest = config_.apply_files_and_cli(for_config);
   if (!rest.empty()) {
     const std::string& arg = rest.front();
     if (arg.rfind("-", 0) == 0) fail("explicitlm ", command_, ": unknown option '", arg.substr(0, arg.find('=')), "' (see --help)");

@@ -22,6 +22,9 @@ class ArgParser {
   ArgParser& flag(const std::string& name, const std::string& help);
   ArgParser& examples(const std::string& text);
   ArgParser& notes(const std::string& text);
+  // TOML text loaded below every --config file and override (a checkpoint's stored config);
+  // `source` names it in origins and errors.
+  ArgParser& base_config(std::string toml_text, std::string source);
 
   // Returns false when --help/-h was given (help already printed to stdout).
   bool parse(const std::vector<std::string>& args);
@@ -44,6 +47,7 @@ class ArgParser {
   const Spec* find(const std::string& name) const;
 
   std::string command_, usage_, description_, examples_, notes_;
+  std::string base_toml_, base_source_;
   std::vector<Spec> specs_;
   std::vector<std::pair<std::string, std::string>> values_;  // in order; later wins
   Config config_;

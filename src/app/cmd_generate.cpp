@@ -1,54 +1,152 @@
-// explicitlm generate: text generation with a KV cache, greedy or sampled, optional chat template.
+// explicitlm generate: text generation with a KV cache, greedy or sampled, optional chat template,
+// on a plain Qwen3 or a trained ExplicitLM (memory read at every decoded token); one prompt, or a
+// JSONL file of prompts in batches, split over MPI ranks.
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli_args.h"
 #include "app/commands.h"
+#include "app/generation_setup.h"
+#include "app/run_source.h"
 #include "app/runtime.h"
 #include "app/tokenizer_path.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "infer/generator.h"
-#include "model/qwen3_model.h"
-#include "text/chat_template.h"
+#include "dist/abort.h"
+#include "dist/mpi_env.h"
+#include "infer/inference_model.h"
+#include "infer/requests.h"
+#include "infer/serving.h"
 #include "text/tokenizer.h"
 
 namespace elm::app {
 namespace {
 
-// Folds the command's own flags into the config, so the run directory records what ran.
-void apply_flags(const ArgParser& p, Config& c) {
-  const std::string cli = "command line";
-  if (auto v = p.maybe("--model")) c.set("model.qwen3_model_path", *v, cli);
-  if (auto v = p.maybe("--dtype")) c.set("model.dtype", *v, cli);
-  if (auto v = p.maybe("--threads")) c.set("runtime.threads", parse_int(*v, "--threads"), cli);
-  if (auto v = p.maybe("--max-new-tokens")) c.set("generation.max_new_tokens", parse_int(*v, "--max-new-tokens"), cli);
-  if (auto v = p.maybe("--temperature")) c.set("generation.temperature", parse_float(*v, "--temperature"), cli);
-  if (auto v = p.maybe("--top-p")) c.set("generation.top_p", parse_float(*v, "--top-p"), cli);
-  if (auto v = p.maybe("--top-k")) c.set("generation.top_k", parse_int(*v, "--top-k"), cli);
-  if (auto v = p.maybe("--repetition-penalty"))
-    c.set("generation.repetition_penalty", parse_float(*v, "--repetition-penalty"), cli);
-  if (auto v = p.maybe("--seed")) c.set("runtime.seed", parse_int(*v, "--seed"), cli);
-  if (p.has("--greedy")) c.set("generation.greedy", true, cli);
-  if (p.has("--no-kv-cache")) c.set("generation.use_kv_cache", false, cli);
-  if (p.has("--chat")) c.set("generation.chat", true, cli);
-  if (p.has("--thinking")) c.set("generation.enable_thinking", true, cli);
+// The requests of this run: --prompt, --ids or --prompts FILE.
+std::vector<infer::Request> make_requests(const ArgParser& p, const Config& c, const text::Tokenizer* tokenizer) {
+  infer::RequestFormat format{c.get_bool("generation.chat"), c.get_bool("generation.enable_thinking")};
+  if (auto file = p.maybe("--prompts")) return infer::read_requests(*file, tokenizer, format);
+  if (auto text = p.maybe("--prompt")) {
+    ELM_CHECK(tokenizer != nullptr, "--prompt needs a tokenizer: pass --tokenizer PATH or use --ids");
+    return {infer::make_text_request(*text, *tokenizer, format)};
+  }
+  ELM_CHECK(!format.chat, "--chat needs --prompt text (or --prompts with \"prompt\" lines)");
+  infer::Request r;
+  r.ids = parse_id_list(p.get("--ids"), "--ids");
+  ELM_CHECK(!r.ids.empty(), "explicitlm generate: the prompt is empty");
+  return {r};
+}
+
+// Where responses go: JSONL lines to --output (written atomically at the end) or stdout; a single
+// prompt without --output streams its text instead.
+class ResponseSink {
+ public:
+  ResponseSink(std::string output, bool jsonl_to_stdout) : output_(std::move(output)), stdout_(jsonl_to_stdout) {}
+  void add(const infer::Response& r) {
+    const std::string line = r.to_json().dump();
+    if (!output_.empty()) {
+      lines_ += line + "\n";
+    } else if (stdout_) {
+      std::cout << line << std::endl;
+    }
+  }
+  void finish() const {
+    if (!output_.empty()) write_file_atomic(output_, lines_);
+  }
+
+ private:
+  std::string output_, lines_;
+  bool stdout_;
+};
+
+int generate_ranks(const ArgParser& parser, Config config, const RunSource& source, int rank, int ranks) {
+  keep_out_of_training_run(config, source);
+  fold_generation_flags(parser, config);
+  Runtime rt = start_runtime("generate", std::move(config));
+  const Config& c = rt.config;
+
+  const std::string tok_path = resolve_tokenizer_path(parser.get_or("--tokenizer", ""), c.get_string("model.qwen3_model_path"));
+  infer::InferenceModel model =
+      infer::load_inference_model(c, source.checkpoint, tok_path, parser.get_or("--bank", ""));
+  const text::Tokenizer* tokenizer = model.tokenizer ? &*model.tokenizer : nullptr;
+  const std::vector<infer::Request> requests = make_requests(parser, c, tokenizer);
+  infer::GenerateOptions options = generation_options(c, model, !parser.has("--ignore-eos"));
+  auto lm = model.causal_lm(c.get_bool("generation.use_memory"));
+
+  const bool many = parser.has("--prompts");
+  const std::string output = parser.get_or("--output", "");
+  // One prompt on one rank streams its text as it is generated (unless --no-stream or --output).
+  const bool stream = !many && ranks == 1 && tokenizer && output.empty() && !parser.has("--no-stream");
+  std::optional<text::StreamDecoder> decoder;
+  if (stream) {
+    decoder.emplace(*tokenizer);
+    options.on_token = [&](size_t, int64_t token) { std::cout << decoder->push(static_cast<int32_t>(token)) << std::flush; };
+  }
+
+  ResponseSink sink(output, many);
+  infer::ServeOptions serve;
+  serve.batch_size = c.get_int("generation.batch_size");
+  serve.generate = options;
+  std::vector<int64_t> last_tokens;
+  std::string last_text;
+  serve.on_response = [&](const infer::Response& r) {
+    sink.add(r);
+    last_tokens = r.tokens;
+    last_text = r.text;
+  };
+  ELM_LOG(info) << requests.size() << " prompt(s) on " << ranks << " rank(s), batches of " << serve.batch_size
+                << "; up to " << options.max_new_tokens << " new tokens each"
+                << (options.use_kv_cache ? " with" : " without") << " the KV cache"
+                << (model.has_memory() && c.get_bool("generation.use_memory") ? ", memory on" : "");
+  infer::ServeSummary summary = infer::serve(*lm, requests, serve, MPI_COMM_WORLD, tokenizer);
+  if (rank != 0) return 0;
+  sink.finish();
+  if (!many) {
+    if (decoder) {
+      std::cout << decoder->flush() << "\n";
+    } else if (tokenizer && output.empty()) {
+      std::cout << last_text << "\n";
+    }
+    if (parser.has("--print-ids")) std::cout << nlohmann::json(last_tokens).dump() << std::endl;
+  }
+  ELM_LOG(info) << "generated " << summary.new_tokens << " tokens for " << summary.requests << " prompt(s) in "
+                << summary.round_count << " round(s), " << summary.seconds << " s ("
+                << summary.new_tokens / std::max(summary.generate_seconds, 1e-9) << " tok/s on rank 0)";
+  return 0;
 }
 
 }  // namespace
 
 int run_generate(const Args& args) {
   ArgParser parser("generate",
-                   "--model DIR (--prompt S | --ids 1,2,3) [--max-new-tokens N] [--greedy | --temperature T "
-                   "--top-p P --top-k K --seed S] [--chat] [--no-kv-cache] [--print-ids]",
+                   "(--model DIR | --run DIR | --checkpoint PATH) (--prompt S | --ids 1,2,3 | --prompts FILE.jsonl)\n"
+                   "       [--output FILE.jsonl] [--max-new-tokens N] [--greedy | --temperature T --top-p P --top-k K "
+                   "--seed S] [--chat] [--no-kv-cache] [--print-ids]",
                    "Generates text: one prefill over the prompt, then one token per step with the KV cache\n"
-                   "(or, with --no-kv-cache, by recomputing the whole sequence each step). Text streams to\n"
-                   "stdout as it is generated; timing goes to the log (stderr). Generation stops at\n"
-                   "<|im_end|> or <|endoftext|> unless --ignore-eos.");
+                   "(or, with --no-kv-cache, by recomputing the whole sequence each step).\n"
+                   "  --model DIR        a plain HuggingFace Qwen3\n"
+                   "  --run DIR          a trained ExplicitLM: the run's config, its newest checkpoint and its\n"
+                   "                     bank; every decoded token reads the bank (causal query pooling)\n"
+                   "  --checkpoint PATH  the same from one checkpoint file (its stored config)\n"
+                   "One prompt streams its text to stdout as it is generated. --prompts FILE.jsonl serves many\n"
+                   "(one {\"prompt\": ...}, {\"messages\": [...]} or {\"ids\": [...]} per line, optional \"id\") in\n"
+                   "batches of generation.batch_size and writes one JSON result per line, in input order, to\n"
+                   "--output (atomically) or stdout. Under mpirun/srun the prompts are split over the ranks.\n"
+                   "Generation stops at <|im_end|> or <|endoftext|> unless --ignore-eos. Timing goes to the log.");
   parser.option("--model", "DIR", "HF Qwen3 directory (model.qwen3_model_path)")
+      .option("--run", "DIR", "run directory of explicitlm train (memory stages)")
+      .option("--checkpoint", "PATH", "checkpoint file (default with --run: the run's newest)")
+      .option("--bank", "FILE", "bank file to read instead of the run's (e.g. one saved by --bank-out)")
       .option("--prompt", "S", "prompt text (needs a tokenizer)")
       .option("--ids", "LIST", "prompt token ids instead of text")
+      .option("--prompts", "FILE", "JSONL file of prompts (see above)")
+      .option("--output", "FILE", "write the JSONL results here instead of stdout")
+      .option("--batch-size", "N", "prompts per batch per rank (generation.batch_size, default 8)")
       .option("--tokenizer", "PATH", "tokenizer.json or directory (default: the model directory, else the shipped one)")
       .option("--max-new-tokens", "N", "tokens to generate (generation.max_new_tokens, default 64)")
       .flag("--greedy", "argmax decoding (generation.greedy)")
@@ -56,96 +154,41 @@ int run_generate(const Args& args) {
       .option("--top-p", "P", "nucleus sampling mass (default 0.95)")
       .option("--top-k", "K", "keep the K most likely tokens (default 20; 0 = off)")
       .option("--repetition-penalty", "R", "HF repetition penalty (default 1.0 = off)")
-      .option("--seed", "S", "sampling seed (runtime.seed)")
-      .flag("--chat", "wrap the prompt in the Qwen3 chat template as a user message")
+      .option("--seed", "S", "sampling seed (runtime.seed); prompt i samples with seed + i")
+      .flag("--chat", "wrap each text prompt in the Qwen3 chat template as a user message")
       .flag("--thinking", "with --chat: leave thinking enabled (default appends an empty <think></think>)")
+      .flag("--no-memory", "a memory model generates with its backbone alone (generation.use_memory=false)")
       .flag("--no-kv-cache", "recompute the full sequence every step (baseline; same tokens, slower)")
       .flag("--ignore-eos", "do not stop at end-of-sequence tokens")
-      .flag("--print-ids", "print the new token ids as a JSON array on the last line")
-      .flag("--no-stream", "print the text once at the end instead of token by token")
+      .flag("--print-ids", "one prompt: print the new token ids as a JSON array on the last line")
+      .flag("--no-stream", "one prompt: print the text once at the end instead of token by token")
       .option("--dtype", "NAME", "compute dtype: float32 (default) or bfloat16")
       .option("--threads", "N", "CPU threads (runtime.threads)")
       .examples("  explicitlm generate --model build/models/qwen3-tiny --prompt \"The capital of France is\" "
                 "--max-new-tokens 16 --greedy\n"
                 "  explicitlm generate --model DIR --ids 9707,11 --max-new-tokens 24 --greedy --print-ids\n"
-                "  explicitlm generate --model DIR --prompt \"Tell me a joke\" --chat --temperature 0.7 --seed 1");
+                "  explicitlm generate --model DIR --prompt \"Tell me a joke\" --chat --temperature 0.7 --seed 1\n"
+                "  explicitlm generate --run build/demo/seed0/runs/joint --prompt $'Question: Where does Pemar live?\\nAnswer:'"
+                " --greedy --max-new-tokens 4\n"
+                "  explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl --batch-size 8\n"
+                "  mpirun -np 3 explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl");
+  const RunSource source = find_run_source(args);
+  use_run_config(parser, source);
   if (!parser.parse(args)) return 0;
-  Config config = parser.config();
-  ELM_CHECK(parser.has("--prompt") != parser.has("--ids"), "explicitlm generate: give exactly one of --prompt or --ids");
-  apply_flags(parser, config);
-  Runtime rt = start_runtime("generate", std::move(config));
-  const Config& c = rt.config;
-
-  const std::string model_dir = c.get_string("model.qwen3_model_path");
-  ELM_CHECK(!model_dir.empty(), "explicitlm generate: missing --model DIR");
-  const std::string tok_path = resolve_tokenizer_path(parser.get_or("--tokenizer", ""), model_dir);
-  std::optional<text::Tokenizer> tokenizer;
-  if (!tok_path.empty()) tokenizer = text::Tokenizer::load(tok_path);
-
-  std::vector<int64_t> prompt;
-  if (parser.has("--prompt")) {
-    ELM_CHECK(tokenizer.has_value(), "--prompt needs a tokenizer: pass --tokenizer PATH or use --ids");
-    std::string text = parser.get("--prompt");
-    if (c.get_bool("generation.chat")) {
-      text = text::apply_chat_template({{"user", text}}, /*add_generation_prompt=*/true,
-                                       c.get_bool("generation.enable_thinking"));
-    }
-    for (int32_t id : tokenizer->encode(text)) prompt.push_back(id);
-  } else {
-    ELM_CHECK(!c.get_bool("generation.chat"), "--chat needs --prompt text");
-    prompt = parse_id_list(parser.get("--ids"), "--ids");
+  const int modes = static_cast<int>(parser.has("--prompt")) + static_cast<int>(parser.has("--ids")) +
+                    static_cast<int>(parser.has("--prompts"));
+  ELM_CHECK(modes == 1, "explicitlm generate: give exactly one of --prompt, --ids or --prompts");
+  ELM_CHECK(!(parser.has("--model") && !source.empty()),
+            "explicitlm generate: --model is a plain Qwen3; --run/--checkpoint already name the backbone "
+            "(override it with model.qwen3_model_path=DIR)");
+  dist::MpiEnvironment mpi;
+  try {
+    dist::check_slurm_world_size();
+    return generate_ranks(parser, parser.config(), source, mpi.world_rank(), mpi.world_size());
+  } catch (const std::exception& e) {
+    if (mpi.world_size() > 1) dist::abort_all(e.what());
+    throw;
   }
-  ELM_CHECK(!prompt.empty(), "explicitlm generate: the prompt is empty");
-
-  auto model = model::Qwen3Model::load(model_dir, model::parse_compute_dtype(c.get_string("model.dtype")));
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    ELM_CHECK(prompt[i] >= 0 && prompt[i] < model.config().vocab_size, "prompt token ", i, ": id ", prompt[i],
-              " is outside the vocabulary [0, ", model.config().vocab_size, ")");
-  }
-
-  infer::GenerateOptions options;
-  options.max_new_tokens = c.get_int("generation.max_new_tokens");
-  options.use_kv_cache = c.get_bool("generation.use_kv_cache");
-  options.sampling.greedy = c.get_bool("generation.greedy");
-  options.sampling.temperature = c.get_float("generation.temperature");
-  options.sampling.top_p = c.get_float("generation.top_p");
-  options.sampling.top_k = c.get_int("generation.top_k");
-  options.sampling.repetition_penalty = c.get_float("generation.repetition_penalty");
-  options.sampling.seed = static_cast<uint64_t>(c.get_int("runtime.seed"));
-  if (!parser.has("--ignore-eos")) {
-    // Qwen3's generation_config ends on <|im_end|> (eos) and <|endoftext|> (which Qwen3 also uses
-    // as bos_token_id); the tokenizer names them when present.
-    options.stop_ids.push_back(model.config().eos_token_id);
-    options.stop_ids.push_back(model.config().bos_token_id);
-    if (tokenizer) {
-      for (const char* t : {"<|im_end|>", "<|endoftext|>"}) {
-        if (auto id = tokenizer->token_to_id(t)) options.stop_ids.push_back(*id);
-      }
-    }
-  }
-  const bool stream = tokenizer && !parser.has("--no-stream");
-  std::optional<text::StreamDecoder> decoder;
-  if (stream) decoder.emplace(*tokenizer);
-  options.on_token = [&](int64_t token) {
-    if (!decoder) return;
-    std::cout << decoder->push(static_cast<int32_t>(token)) << std::flush;
-  };
-
-  ELM_LOG(info) << "prompt: " << prompt.size() << " tokens; generating up to " << options.max_new_tokens
-                << (options.use_kv_cache ? " with" : " without") << " the KV cache";
-  infer::GenerateResult result = infer::generate(model, prompt, options);
-  if (decoder) {
-    std::cout << decoder->flush() << "\n";
-  } else if (tokenizer) {
-    std::vector<int32_t> ids(result.tokens.begin(), result.tokens.end());
-    std::cout << tokenizer->decode(ids) << "\n";
-  }
-  const double n = static_cast<double>(result.tokens.size());
-  ELM_LOG(info) << "generated " << result.tokens.size() << " tokens (" << result.stop_reason << "); prefill "
-                << prompt.size() / std::max(result.prefill_seconds, 1e-9) << " tok/s, decode "
-                << (n > 1 ? (n - 1) / std::max(result.decode_seconds, 1e-9) : 0.0) << " tok/s";
-  if (parser.has("--print-ids")) std::cout << nlohmann::json(result.tokens).dump() << std::endl;
-  return 0;
 }
 
 }  // namespace elm::app

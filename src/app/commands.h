@@ -18,6 +18,7 @@ int run_tokenize(const Args& args);
 int run_detokenize(const Args& args);
 int run_logits(const Args& args);
 int run_generate(const Args& args);
+int run_chat(const Args& args);
 int run_make_tiny_qwen3(const Args& args);
 int run_config(const Args& args);
 int run_info(const Args& args);

@@ -252,6 +252,13 @@ Config::Config(const ConfigSchema& schema) : schema_(&schema) {
 
 Config Config::from_cli(const std::vector<std::string>& args, std::vector<std::string>* rest,
                         const ConfigSchema& schema) {
+  Config cfg(schema);
+  auto left = cfg.apply_files_and_cli(args);
+  if (rest) *rest = std::move(left);
+  return cfg;
+}
+
+std::vector<std::string> Config::apply_files_and_cli(const std::vector<std::string>& args) {
   std::vector<std::string> files, remaining;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
@@ -269,11 +276,8 @@ Config Config::from_cli(const std::vector<std::string>& args, std::vector<std::s
       remaining.push_back(a);
     }
   }
-  Config cfg(schema);
-  for (const auto& f : files) cfg.load_file(f);
-  auto left = cfg.apply_cli(remaining);
-  if (rest) *rest = std::move(left);
-  return cfg;
+  for (const auto& f : files) load_file(f);
+  return apply_cli(remaining);
 }
 
 void Config::load_file(const std::string& path) {

@@ -34,6 +34,10 @@ class Config {
                          std::vector<std::string>* rest = nullptr,
                          const ConfigSchema& schema = ConfigSchema::builtin());
 
+  // What from_cli does on an existing Config (e.g. one that already holds a run's stored config):
+  // loads every --config file in args, applies the overrides, returns the other arguments.
+  std::vector<std::string> apply_files_and_cli(const std::vector<std::string>& args);
+
   // Reads a TOML file of [section] tables. Origins become "PATH:LINE".
   void load_file(const std::string& path);
   // Same for TOML text; `source_name` stands in for the path in origins and errors.

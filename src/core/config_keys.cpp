@@ -88,6 +88,10 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_bool("generation.chat", false, "Wrap the prompt in the model's chat template"));
   s.add(key_bool("generation.enable_thinking", false,
                  "Chat template: let the model emit a <think> block first"));
+  s.add(key_int("generation.batch_size", 8, "Prompts generated together per rank (explicitlm generate --prompts)")
+            .at_least(1));
+  s.add(key_bool("generation.use_memory", true,
+                 "A memory model reads its bank while generating (false: the backbone alone)"));
 
   // [data] — training data (docs/training-data.md).
   s.add(key_string("data.train_path", "", "Training data file (JSONL in data.format)"));

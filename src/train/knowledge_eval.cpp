@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "train/knowledge_questions.h"
 
 namespace elm::train {
 
@@ -19,61 +20,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Uniform in [0, n) from a mt19937_64 by rejection (the standard's distributions are not portable).
-uint64_t below(std::mt19937_64& gen, uint64_t n) {
-  const uint64_t threshold = (0 - n) % n;
-  uint64_t x;
-  do {
-    x = gen();
-  } while (x < threshold);
-  return x % n;
-}
-
-struct Question {
-  QaItem item;
-  bool heldout = false;
-};
-
-// One train and one held-out question per attribute of entity e (entry `index`), templates drawn from gen.
-std::vector<Question> questions_for(const SynthEntity& e, int64_t index, std::mt19937_64& gen) {
-  std::vector<Question> out;
-  for (bool heldout : {false, true}) {
-    auto pairs = qa_pairs(e, heldout);
-    for (int a = 0; a < kNumAttributes; ++a) {
-      std::vector<const QaPair*> of_attr;
-      for (const auto& p : pairs) {
-        if (p.attribute == attribute_name(static_cast<Attribute>(a))) of_attr.push_back(&p);
-      }
-      if (of_attr.empty()) continue;
-      const QaPair& p = *of_attr[below(gen, of_attr.size())];
-      out.push_back({QaItem{qa_prompt(p.question), p.answer, index}, heldout});
-    }
-  }
-  return out;
-}
-
-struct SplitAccuracy {
-  double all = 0, train = 0, heldout = 0;
-};
-
-SplitAccuracy split_accuracy(const std::vector<Question>& qs, const QaEval& r, size_t begin, size_t end) {
-  int64_t n[2] = {0, 0}, ok[2] = {0, 0};
-  for (size_t i = begin; i < end; ++i) {
-    const int h = qs[i].heldout ? 1 : 0;
-    ++n[h];
-    ok[h] += r.judged[i] ? 1 : 0;
-  }
-  auto frac = [](int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; };
-  return {frac(ok[0] + ok[1], n[0] + n[1]), frac(ok[0], n[0]), frac(ok[1], n[1])};
-}
-
-std::vector<QaItem> items_of(const std::vector<Question>& qs) {
-  std::vector<QaItem> out;
-  out.reserve(qs.size());
-  for (const auto& q : qs) out.push_back(q.item);
-  return out;
 }
 
 }  // namespace
@@ -134,13 +80,11 @@ nlohmann::json evaluate_knowledge(memory::ExplicitLM& lm, const memory::MemoryBa
 
   // The sample: a seeded shuffle of the entities, independent of the synth seed's own streams.
   std::mt19937_64 gen(options.seed * 0x9e3779b97f4a7c15ULL + 0x6b6e6f77ULL);
-  std::vector<int64_t> order(static_cast<size_t>(n_entities));
-  for (int64_t i = 0; i < n_entities; ++i) order[static_cast<size_t>(i)] = i;
-  for (int64_t i = n_entities - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[below(gen, i + 1)]);
+  const std::vector<int64_t> order = shuffled_indices(n_entities, gen);
   const int64_t sample = options.entities > 0 ? std::min(options.entities, n_entities) : n_entities;
   const int64_t edited = std::max<int64_t>(1, std::llround(options.edit_fraction * static_cast<double>(sample)));
 
-  std::vector<Question> truth_qs;
+  std::vector<KnowledgeQuestion> truth_qs;
   for (int64_t s = 0; s < sample; ++s) {
     const int64_t e = order[static_cast<size_t>(s)];
     auto q = questions_for(data.entities[static_cast<size_t>(e)], e, gen);
@@ -149,17 +93,12 @@ nlohmann::json evaluate_knowledge(memory::ExplicitLM& lm, const memory::MemoryBa
 
   // Fresh edits: every attribute moves to another value.
   auto edited_tokens = bank.tokens.clone();
-  std::vector<Question> edit_qs, kept_qs;
+  std::vector<KnowledgeQuestion> edit_qs, kept_qs;
   for (int64_t s = 0; s < sample; ++s) {
     const int64_t e = order[static_cast<size_t>(s)];
     const SynthEntity& truth = data.entities[static_cast<size_t>(e)];
     if (s < edited) {
-      SynthEntity changed = truth;
-      for (int a = 0; a < kNumAttributes; ++a) {
-        const auto& vocab = attribute_values(static_cast<Attribute>(a));
-        const auto orig = static_cast<uint64_t>(std::find(vocab.begin(), vocab.end(), truth.values[a]) - vocab.begin());
-        changed.values[a] = vocab[(orig + 1 + below(gen, vocab.size() - 1)) % vocab.size()];
-      }
+      const SynthEntity changed = with_fresh_values(truth, gen);
       const auto row = memory::encode_entry(tokenizer, fact_sentence(changed), bank.entry_length, bank.meta.pad_id);
       edited_tokens[e].copy_(torch::tensor(std::vector<int32_t>(row.begin(), row.end()), torch::kInt32));
       auto q = questions_for(changed, e, gen);
@@ -181,7 +120,7 @@ nlohmann::json evaluate_knowledge(memory::ExplicitLM& lm, const memory::MemoryBa
   lm.set_bank(emptied);
   const QaEval without = evaluate_qa(&lm, lm.backbone(), tokenizer, items_of(truth_qs), options.qa);
   lm.set_bank(changed);
-  std::vector<Question> after = edit_qs;
+  std::vector<KnowledgeQuestion> after = edit_qs;
   after.insert(after.end(), kept_qs.begin(), kept_qs.end());
   const QaEval edit = evaluate_qa(&lm, lm.backbone(), tokenizer, items_of(after), options.qa);
   lm.set_bank(original);

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/random.h"
 
 namespace elm::train {
 
@@ -64,27 +65,13 @@ const std::vector<std::string>& all_names() {
   return names;
 }
 
-// splitmix64: derives independent stream seeds from the user's seed.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
-// mt19937_64 is specified exactly by the standard; the mapping to [0, n) is ours (rejection of the
-// low remainder), so results do not depend on the standard library's distributions.
+// mt19937_64 is specified exactly by the standard; the mapping to [0, n) is ours (core/random.h), so
+// results do not depend on the standard library's distributions. Stream seeds come from splitmix64.
 class Rng {
  public:
-  Rng(uint64_t seed, uint64_t stream) : gen_(mix(seed ^ mix(stream))) {}
-  uint64_t below(uint64_t n) {
-    const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
-    uint64_t x;
-    do {
-      x = gen_();
-    } while (x < threshold);
-    return x % n;
-  }
+  Rng(uint64_t seed, uint64_t stream) : gen_(splitmix64(seed ^ splitmix64(stream))) {}
+  uint64_t below(uint64_t n) { return uniform_below(gen_, n); }
 
  private:
   std::mt19937_64 gen_;
@@ -286,6 +273,19 @@ const std::vector<std::string>& router_query_fillers() {
       "with",  "did",   "can",     "it",     "be",     "I",      "we",      "they",   "old",    "file",
       "to",    "at",    "by",      "today",  "yesterday", "said", "heard",  "asked",  "write",  "read"};
   return words;
+}
+
+std::vector<SynthEntity> unseen_entities(const SynthData& data, int64_t count) {
+  ELM_CHECK(count >= 0, "unseen_entities: count must be >= 0, got ", count);
+  // The disjoint set's names and values are a prefix of a longer disjoint set's (partial
+  // Fisher-Yates, one value stream): its tail is new.
+  SynthOptions more = data.options;
+  more.disjoint_entities += count;
+  more.counterfactuals = 0;
+  more.train_variants = 0;
+  more.router_variants = 0;
+  SynthData longer = generate_synth(more);
+  return {longer.disjoint.end() - count, longer.disjoint.end()};
 }
 
 std::string fact_sentence(const SynthEntity& e) {

@@ -78,6 +78,11 @@ int64_t name_space_size();
 // Throws elm::Error on bad options (entities <= 0, negative counts, more names than the name space).
 SynthData generate_synth(const SynthOptions& options);
 
+// `count` entities whose names appear nowhere in `data` (neither the bank's nor the disjoint set):
+// the names that come next in the same seeded order, with attribute values of their own. What a
+// model trained on `data` has never seen (the inference path's new facts).
+std::vector<SynthEntity> unseen_entities(const SynthData& data, int64_t count);
+
 // "Pundil lives in Lisbon, works as a pilot and likes green." -- at most 16 Qwen3 tokens.
 std::string fact_sentence(const SynthEntity& e);
 std::string question_text(const QuestionTemplate& t, const SynthEntity& e);

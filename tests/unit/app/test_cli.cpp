@@ -239,7 +239,7 @@ TEST(CliErrors, IdOutsideVocabularyAndBadOptions) {
 }
 
 TEST(Cli, EveryCommandHasHelpWithExamplesOrUsage) {
-  for (const char* cmd : {"tokenize", "detokenize", "logits", "generate", "make-tiny-qwen3", "config", "info"}) {
+  for (const char* cmd : {"tokenize", "detokenize", "logits", "generate", "chat", "eval", "make-tiny-qwen3", "config", "info"}) {
     auto r = run_cli({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_CONTAINS(r.out, std::string("Usage: explicitlm ") + cmd);
@@ -247,6 +247,7 @@ TEST(Cli, EveryCommandHasHelpWithExamplesOrUsage) {
   auto top = run_cli({"--help"});
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_CONTAINS(top.out, "generate");
+  EXPECT_CONTAINS(top.out, "chat");
 }
 
 }  // namespace

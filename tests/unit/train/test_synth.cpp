@@ -287,3 +287,30 @@ TEST(Synth, PretrainHoldsFactsAndQuestionFormat) {
 
 }  // namespace
 }  // namespace elm::train
+
+namespace elm::train {
+namespace {
+
+TEST(Synth, UnseenEntitiesHaveNewNamesAndDoNotDependOnTheCount) {
+  const auto d = generate_synth(small(4, 30, 10, 1));
+  const auto a = unseen_entities(d, 12);
+  const auto b = unseen_entities(d, 5);
+  ASSERT_EQ(a.size(), 12u);
+  ASSERT_EQ(b.size(), 5u);
+  std::set<std::string> known;
+  for (const auto& e : d.entities) known.insert(e.name);
+  for (const auto& e : d.disjoint) known.insert(e.name);
+  std::set<std::string> fresh;
+  for (const auto& e : a) {
+    EXPECT_EQ(known.count(e.name), 0u) << e.name;
+    fresh.insert(e.name);
+  }
+  EXPECT_EQ(fresh.size(), 12u);  // all different
+  for (size_t i = 0; i < b.size(); ++i) {
+    EXPECT_EQ(b[i].name, a[i].name);
+    for (int k = 0; k < kNumAttributes; ++k) EXPECT_EQ(b[i].values[k], a[i].values[k]);
+  }
+}
+
+}  // namespace
+}  // namespace elm::train

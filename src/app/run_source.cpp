@@ -1,0 +1,72 @@
+#include "app/run_source.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "train/checkpoint.h"
+#include "train/checkpointer.h"
+
+namespace elm::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string option_value(const Args& args, const std::string& name) {
+  std::string value;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name && i + 1 < args.size()) value = args[i + 1];
+    if (args[i].rfind(name + "=", 0) == 0) value = args[i].substr(name.size() + 1);
+  }
+  return value;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  ELM_CHECK(in.good(), "cannot read ", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+RunSource find_run_source(const Args& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return {};
+  }
+  RunSource s;
+  s.run_dir = option_value(args, "--run");
+  s.checkpoint = option_value(args, "--checkpoint");
+  if (!s.run_dir.empty()) {
+    ELM_CHECK(fs::is_directory(s.run_dir), "--run ", s.run_dir, ": no such directory");
+    const std::string resolved = (fs::path(s.run_dir) / "config.resolved.toml").string();
+    ELM_CHECK(fs::exists(resolved), resolved, " does not exist (is ", s.run_dir,
+              " a run directory of explicitlm train?)");
+    s.config_text = read_text(resolved);
+    s.config_origin = resolved;
+    if (s.checkpoint.empty()) s.checkpoint = train::resolve_checkpoint_path(s.run_dir);
+  } else if (!s.checkpoint.empty()) {
+    ELM_CHECK(fs::exists(s.checkpoint), "--checkpoint ", s.checkpoint, ": no such file");
+    train::CheckpointSelection header_only;
+    header_only.parameter = [](const std::string&) { return false; };
+    header_only.optimizer = false;
+    header_only.bank = false;
+    s.config_text = train::read_checkpoint_part(s.checkpoint, header_only).config_text;
+    s.config_origin = s.checkpoint + " (stored config)";
+  }
+  return s;
+}
+
+void use_run_config(ArgParser& parser, const RunSource& source) {
+  if (!source.config_text.empty()) parser.base_config(source.config_text, source.config_origin);
+}
+
+void keep_out_of_training_run(Config& config, const RunSource& source) {
+  // Only a value that came from the stored config itself: --config files and overrides stand.
+  if (source.config_text.empty() || config.origin("run.dir").rfind(source.config_origin, 0) != 0) return;
+  config.set("run.dir", std::string(), "cleared: the training run's own directory");
+}
+
+}  // namespace elm::app
