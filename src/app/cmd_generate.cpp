@@ -80,6 +80,11 @@ int generate_ranks(const ArgParser& parser, Config config, const RunSource& sour
 
   const bool many = parser.has("--prompts");
   const std::string output = parser.get_or("--output", "");
+  // Fail before generating, not after: the results are written once, at the end.
+  if (!output.empty()) {
+    const auto dir = std::filesystem::absolute(output).parent_path();
+    ELM_CHECK(std::filesystem::is_directory(dir), "--output ", output, ": directory ", dir.string(), " does not exist");
+  }
   // One prompt on one rank streams its text as it is generated (unless --no-stream or --output).
   const bool stream = !many && ranks == 1 && tokenizer && output.empty() && !parser.has("--no-stream");
   std::optional<text::StreamDecoder> decoder;

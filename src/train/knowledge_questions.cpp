@@ -17,19 +17,24 @@ std::vector<KnowledgeQuestion> questions_for(const SynthEntity& e, int64_t index
       }
       if (of_attr.empty()) continue;
       const QaPair& p = *of_attr[uniform_below(gen, of_attr.size())];
-      out.push_back({QaItem{qa_prompt(p.question), p.answer, index}, heldout});
+      out.push_back({QaItem{qa_prompt(p.question), p.answer, index}, heldout, static_cast<Attribute>(a)});
     }
   }
   return out;
 }
 
+SynthEntity with_fresh_value(const SynthEntity& truth, Attribute a, std::mt19937_64& gen) {
+  SynthEntity changed = truth;
+  const int k = static_cast<int>(a);
+  const auto& vocab = attribute_values(a);
+  const auto orig = static_cast<uint64_t>(std::find(vocab.begin(), vocab.end(), truth.values[k]) - vocab.begin());
+  changed.values[k] = vocab[(orig + 1 + uniform_below(gen, vocab.size() - 1)) % vocab.size()];
+  return changed;
+}
+
 SynthEntity with_fresh_values(const SynthEntity& truth, std::mt19937_64& gen) {
   SynthEntity changed = truth;
-  for (int a = 0; a < kNumAttributes; ++a) {
-    const auto& vocab = attribute_values(static_cast<Attribute>(a));
-    const auto orig = static_cast<uint64_t>(std::find(vocab.begin(), vocab.end(), truth.values[a]) - vocab.begin());
-    changed.values[a] = vocab[(orig + 1 + uniform_below(gen, vocab.size() - 1)) % vocab.size()];
-  }
+  for (int a = 0; a < kNumAttributes; ++a) changed = with_fresh_value(changed, static_cast<Attribute>(a), gen);
   return changed;
 }
 

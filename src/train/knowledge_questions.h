@@ -14,13 +14,16 @@ namespace elm::train {
 struct KnowledgeQuestion {
   QaItem item;
   bool heldout = false;
+  Attribute attribute = Attribute::City;
 };
 
 // One train and one held-out question per attribute of entity e (bank entry `index`), templates
 // drawn from gen.
 std::vector<KnowledgeQuestion> questions_for(const SynthEntity& e, int64_t index, std::mt19937_64& gen);
 
-// The same entity with every attribute moved to another value of its vocabulary (drawn from gen).
+// The same entity with attribute `a` moved to another value of its vocabulary (drawn from gen).
+SynthEntity with_fresh_value(const SynthEntity& truth, Attribute a, std::mt19937_64& gen);
+// The same entity with every attribute moved to another value (one draw per attribute, in order).
 SynthEntity with_fresh_values(const SynthEntity& truth, std::mt19937_64& gen);
 
 // 0, 1, ..., n-1 in a seeded Fisher-Yates order.
