@@ -1,7 +1,5 @@
 #include "text/sentencepiece_tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -23,7 +21,7 @@ const std::string kMetaspace = "\xE2\x96\x81";  // U+2581 "▁"
 
 }  // namespace
 
-SentencePieceTokenizer::SentencePieceTokenizer() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
+SentencePieceTokenizer::SentencePieceTokenizer() = default;
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(
@@ -33,17 +31,16 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(
   t->path_ = model_file;
   std::error_code ec;
   ELM_CHECK(fs::is_regular_file(model_file, ec), "tokenizer ", model_file, ": file not found");
-  const auto status = t->sp_->Load(model_file);
-  ELM_CHECK(status.ok(), "tokenizer ", model_file, ": not a SentencePiece model: ", status.ToString());
-  const int n = t->sp_->GetPieceSize();
+  t->sp_ = SentencePieceModel::load(model_file);
+  const int n = t->sp_->piece_size();
   ELM_CHECK(n > 3, "tokenizer ", model_file, ": SentencePiece model has only ", n, " pieces");
-  ELM_CHECK(t->sp_->IsUnknown(0), "tokenizer ", model_file,
+  ELM_CHECK(t->sp_->is_unknown(0), "tokenizer ", model_file,
             ": piece 0 is not <unk>; the fairseq mapping of XLM-R needs <unk> 0, <s> 1, </s> 2");
 
   // fairseq: the four specials first, then piece i (i >= 3) at i + 1, <mask> last.
   t->tokens_.assign(std::begin(kFairseqTokens), std::end(kFairseqTokens));
   t->tokens_.resize(static_cast<std::size_t>(n) + 1);
-  for (int i = 3; i < n; ++i) t->tokens_[static_cast<std::size_t>(i) + 1] = t->sp_->IdToPiece(i);
+  for (int i = 3; i < n; ++i) t->tokens_[static_cast<std::size_t>(i) + 1] = t->sp_->id_to_piece(i);
   t->mask_id_ = static_cast<std::int32_t>(t->tokens_.size());
   t->tokens_.push_back("<mask>");
   for (std::int32_t i = 0; i < static_cast<std::int32_t>(t->tokens_.size()); ++i) {
@@ -78,10 +75,10 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(
   return t;
 }
 
-int SentencePieceTokenizer::piece_count() const { return sp_->GetPieceSize(); }
+int SentencePieceTokenizer::piece_count() const { return sp_->piece_size(); }
 
 std::int32_t SentencePieceTokenizer::hf_id_of_piece(int spm_id) const {
-  if (spm_id <= 0 || spm_id >= sp_->GetPieceSize()) return kUnk;
+  if (spm_id <= 0 || spm_id >= sp_->piece_size()) return kUnk;
   if (spm_id == 1) return kBos;  // <s>, </s>: fairseq's own ids
   if (spm_id == 2) return kEos;
   return static_cast<std::int32_t>(spm_id) + 1;
@@ -92,20 +89,13 @@ std::vector<SubwordTokenizer::Piece> SentencePieceTokenizer::tokenize(std::strin
   std::vector<AddedTokenMatcher::Segment> segments;
   matcher_.split(text, segments);
   std::vector<Piece> out;
-  std::vector<std::string> pieces;
   for (const auto& seg : segments) {
     if (seg.id >= 0) {
       out.push_back({std::string(seg.text), seg.id});
       continue;
     }
-    pieces.clear();
-    const auto status = sp_->Encode(std::string(seg.text), &pieces);
-    ELM_CHECK(status.ok(), "tokenizer ", path_, ": SentencePiece encoding failed: ", status.ToString());
-    // HF's slow tokenizer: the piece strings, then convert_tokens_to_ids (PieceToId; unknown -> <unk>).
-    for (auto& p : pieces) {
-      const std::int32_t id = hf_id_of_piece(sp_->PieceToId(p));
-      out.push_back({std::move(p), id});
-    }
+    // HF's slow tokenizer: the piece strings, then convert_tokens_to_ids (unknown text -> <unk>).
+    for (auto& [piece, spm_id] : sp_->encode(seg.text)) out.push_back({std::move(piece), hf_id_of_piece(spm_id)});
   }
   return out;
 }
@@ -113,8 +103,8 @@ std::vector<SubwordTokenizer::Piece> SentencePieceTokenizer::tokenize(std::strin
 std::optional<std::int32_t> SentencePieceTokenizer::find(std::string_view token) const {
   const std::string key(token);
   if (auto a = added_.find(key); a != added_.end()) return a->second;
-  const int spm_id = sp_->PieceToId(key);
-  if (spm_id <= 0 || sp_->IsControl(spm_id)) return std::nullopt;
+  const int spm_id = sp_->piece_to_id(key);
+  if (spm_id <= 0 || sp_->is_control(spm_id)) return std::nullopt;
   return hf_id_of_piece(spm_id);
 }
 

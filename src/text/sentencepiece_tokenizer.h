@@ -12,11 +12,8 @@
 #include <vector>
 
 #include "text/added_tokens.h"
+#include "text/sentencepiece_library.h"
 #include "text/subword_tokenizer.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace elm::text {
 
@@ -55,7 +52,7 @@ class SentencePieceTokenizer final : public SubwordTokenizer {
   SentencePieceTokenizer();
 
   std::string path_;
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<SentencePieceModel> sp_;
   std::vector<std::string> tokens_;  // HF id -> token
   std::unordered_map<std::string, std::int32_t> added_;
   AddedTokenMatcher matcher_;

@@ -1,34 +1,15 @@
 #include "text/tiny_tokenizers.h"
 
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "core/error.h"
 #include "text/bert_text.h"
+#include "text/sentencepiece_library.h"
 #include "text/unicode.h"
 
 namespace elm::text {
-namespace {
-
-// Feeds the corpus to the SentencePiece trainer without a temporary file.
-class CorpusIterator : public sentencepiece::SentenceIterator {
- public:
-  explicit CorpusIterator(const std::vector<std::string>& lines) : lines_(lines) {}
-  bool done() const override { return i_ >= lines_.size(); }
-  void Next() override { ++i_; }
-  const std::string& value() const override { return lines_[i_]; }
-  sentencepiece::util::Status status() const override { return sentencepiece::util::Status(); }
-
- private:
-  const std::vector<std::string>& lines_;
-  std::size_t i_ = 0;
-};
-
-}  // namespace
 
 const std::vector<std::string>& tiny_corpus() {
   static const std::vector<std::string> corpus = {
@@ -128,8 +109,7 @@ WordPieceSpec tiny_wordpiece_spec(int num_new_tokens, int num_words) {
 
 std::string train_tiny_sentencepiece(std::uint64_t seed, int vocab_size) {
   ELM_CHECK(vocab_size >= 16, "tiny SentencePiece model: vocab_size must be >= 16, got ", vocab_size);
-  sentencepiece::SetRandomGeneratorSeed(static_cast<unsigned int>(seed));
-  const std::unordered_map<std::string, std::string> args = {
+  const std::vector<std::pair<std::string, std::string>> options = {
       {"model_type", "unigram"},
       {"vocab_size", std::to_string(vocab_size)},
       {"hard_vocab_limit", "false"},  // the corpus is small: fewer pieces are fine
@@ -143,10 +123,7 @@ std::string train_tiny_sentencepiece(std::uint64_t seed, int vocab_size) {
       {"shuffle_input_sentence", "false"},
       {"minloglevel", "2"},
   };
-  CorpusIterator it(tiny_corpus());
-  std::string model;
-  const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);
-  ELM_CHECK(status.ok(), "SentencePiece training failed: ", status.ToString());
+  const std::string model = train_sentencepiece(options, tiny_corpus(), static_cast<std::uint32_t>(seed));
   ELM_CHECK(!model.empty(), "SentencePiece training produced no model");
   return model;
 }
