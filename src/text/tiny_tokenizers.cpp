@@ -53,6 +53,8 @@ const std::vector<std::string>& tiny_corpus() {
       "The board meeting was moved from Monday to Wednesday.",
       "The scientist wrote a short summary of the main findings.",
       "Thank you for your help; we could not have done it without you.",
+      "The state-of-the-art system (version 2) is \"fast\", and it's cheap - isn't it?",
+      "Sales rose 12% to $4.5 million [see table 3] in 2023 .",
   };
   return corpus;
 }
