@@ -80,11 +80,11 @@ Api load_api() {
 }
 
 const Api& api() {
-  // Not a function-local static initialiser: a failed load must be retried and reported each time.
-  static std::mutex mutex;
-  static std::unique_ptr<Api> loaded;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (!loaded) loaded = std::make_unique<Api>(load_api());
+  // Never destroyed: tokenizers held in static objects are destroyed at exit, maybe after this
+  // function's statics would be. std::call_once retries after a failed (throwing) load.
+  static std::once_flag once;
+  static const Api* loaded = nullptr;
+  std::call_once(once, [] { loaded = new Api(load_api()); });
   return *loaded;
 }
 

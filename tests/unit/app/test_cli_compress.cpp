@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "support/assertions.h"
@@ -24,7 +25,8 @@ std::string model(const std::string& arch) {
   static std::map<std::string, std::string> made;
   auto& dir = made[arch];
   if (dir.empty()) {
-    dir = testing::scratch_dir("cli-compress", arch).string();
+    // Per process: ctest runs each test in its own process, possibly at the same time.
+    dir = testing::scratch_dir("cli-compress", arch + "-" + std::to_string(::getpid())).string();
     const auto r = run_cli({"make-tiny-classifier", "--arch", arch, "--out", dir, "--seed", "2"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }

@@ -3,6 +3,7 @@
 // with the encoder itself (no padding, one chunk at a time), then merges words, thresholds and joins
 // them with its own code. Also: force tokens, drop_consecutive, 510-token chunks, threads, errors.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -29,7 +30,8 @@ std::string tiny_dir(const std::string& arch) {
   std::lock_guard<std::mutex> lock(mutex);
   auto& dir = dirs[arch];
   if (dir.empty()) {
-    dir = testing::scratch_dir("llmlingua2", arch).string();
+    // Per process: ctest runs each test in its own process, possibly at the same time.
+    dir = testing::scratch_dir("llmlingua2", arch + "-" + std::to_string(::getpid())).string();
     model::TinyClassifierOptions o;
     o.arch = arch;
     o.seed = 1;

@@ -1,6 +1,7 @@
 // XLM-R's SentencePiece tokenizer: the fairseq id mapping checked against libsentencepiece's own
 // ids, added tokens, and HF's Metaspace decoder. The model is trained here on the tiny corpus.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -20,7 +21,8 @@ using Strings = std::vector<std::string>;
 
 const std::string& model_file() {
   static const std::string path = [] {
-    const auto dir = testing::scratch_dir("sentencepiece", "model");
+    // Per process: ctest runs each test in its own process, possibly at the same time.
+    const auto dir = testing::scratch_dir("sentencepiece", "model-" + std::to_string(::getpid()));
     const std::string file = (dir / "sentencepiece.bpe.model").string();
     std::ofstream(file, std::ios::binary) << train_tiny_sentencepiece(0);
     return file;
