@@ -17,6 +17,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+# SentencePiece (libsentencepiece-dev): the XLM-R tokenizer of the LLMLingua-2 fact extractor.
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 
 # Parallel HDF5 (checkpoints, bank files): Debian's openmpi flavour.
 set(HDF5_PREFER_PARALLEL TRUE)

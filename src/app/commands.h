@@ -29,6 +29,8 @@ int run_train(const Args& args);
 int run_eval(const Args& args);
 int run_plan(const Args& args);
 int run_ckpt(const Args& args);
+int run_compress(const Args& args);
+int run_make_tiny_classifier(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -197,6 +197,24 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_bool("parallel.recompute", false,
                  "Pipeline stages keep only each chunk's input and recompute the forward pass before its backward "
                  "(less activation memory, about one more forward pass of time)"));
+
+  // [extractor] — the fact extractor's compressor at inference (docs/extractor.md).
+  s.add(key_string("extractor.kind", "passthrough",
+                   "How input text is compressed before it is split into facts: passthrough (unchanged) or llmlingua2 "
+                   "(an LLMLingua-2 token classifier; a missing model is an error)")
+            .one_of({"passthrough", "llmlingua2"}));
+  s.add(key_string("extractor.model_path", "",
+                   "LLMLingua-2 token classifier directory (config.json, model.safetensors, tokenizer files)"));
+  s.add(key_float("extractor.rate", 0.4, "Fraction of the words LLMLingua-2 keeps (the threshold uses 1 - rate)")
+            .at_least(0.01)
+            .less_than(1));
+  s.add(key_string_list("extractor.force_tokens", {"\n", ".", "!", "?", ",", ":", ";"},
+                        "Tokens always kept (probability 1); one that is not a single token is replaced by [NEWi], i its index"));
+  s.add(key_string_list("extractor.chunk_end_tokens", {".", "\n", "!", "?"},
+                        "Tokens a 510-token chunk may end at (the last one before the limit)"));
+  s.add(key_bool("extractor.drop_consecutive", true,
+                 "Drop a force token that repeats the previous one with no kept word in between"));
+  s.add(key_int("extractor.max_batch_size", 50, "Chunks per classifier forward pass").at_least(1));
 }
 
 }  // namespace elm
