@@ -28,6 +28,8 @@ int run_train(const Args& args);
 int run_eval(const Args& args);
 int run_plan(const Args& args);
 int run_ckpt(const Args& args);
+int run_sweep(const Args& args);
+int run_compare_runs(const Args& args);
 
 const std::vector<Command>& commands();
 
