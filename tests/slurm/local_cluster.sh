@@ -48,6 +48,8 @@ elm_cluster_start() {
   ELM_CLUSTER_DIR="$1"
   local d="$ELM_CLUSTER_DIR"
   (( $(id -u) == 0 )) || elm_cluster_fail "not root: slurmd must run as root to start jobs (run the test as root, as CI does)" || return 1
+  # The daemons live in /usr/sbin, which a non-login PATH may lack.
+  [[ ":$PATH:" == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
   local c
   for c in munged munge unmunge slurmctld slurmd sbatch srun scontrol squeue sinfo scancel; do
     command -v "$c" >/dev/null || elm_cluster_fail "'$c' is not installed (tools/setup.sh --slurm installs slurmctld, slurmd, slurm-client and munge)" || return 1
