@@ -56,11 +56,15 @@ srun --mpi=list 2>&1 | grep -q pmix || die "srun --mpi=list does not offer pmix:
 
 # --- waiting, always with a deadline -------------------------------------------------------------
 field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+# Every wait also ends at the test's overall deadline, well inside ctest's 900 s, so that a stuck
+# cluster is stopped by this script's cleanup rather than by ctest killing it.
+overall_deadline=$(( SECONDS + ${ELM_E2E_BUDGET_SECONDS:-780} ))
 wait_until() {  # SECONDS DESCRIPTION CMD...
   local deadline=$(( SECONDS + $1 )) what="$2"
+  (( deadline < overall_deadline )) || deadline=$overall_deadline
   shift 2
   until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || die "timed out after $(( $1 )) s waiting for: $what"
+    (( SECONDS < deadline )) || die "timed out waiting for: $what"
     sleep 0.2
   done
 }
