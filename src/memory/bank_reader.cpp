@@ -20,10 +20,9 @@ void LocalBankReader::write_entry(int64_t index, const std::vector<int32_t>& ids
   ELM_CHECK(index >= 0 && index < num_entries(), "bank index ", index, " is outside [0, ", num_entries(), ")");
   ELM_CHECK(static_cast<int64_t>(ids.size()) == entry_length(), "bank entry ", index, ": ", ids.size(),
             " ids for entries of ", entry_length());
-  torch::Tensor entry = tokens_[index];  // a view; accessor() is only allowed on an lvalue tensor
-  auto row = entry.accessor<int64_t, 1>();
-  for (int64_t j = 0; j < entry_length(); ++j) row[j] = ids[static_cast<size_t>(j)];
-  valid_[index].fill_(valid);
+  auto tokens = tokens_.accessor<int64_t, 2>();
+  for (int64_t j = 0; j < entry_length(); ++j) tokens[index][j] = ids[static_cast<size_t>(j)];
+  valid_.accessor<bool, 1>()[index] = valid;
 }
 
 void check_bank_indices(const torch::Tensor& flat, int64_t num_entries, const std::string& where) {
