@@ -292,10 +292,11 @@ job=$(ELM_LAUNCHER=mpirun ELM_RUN_DIR="$work/runs/mpirun" sbatch --parsable "${a
 wait_state "$job" "COMPLETED FAILED CANCELLED TIMEOUT" 300
 check "the mpirun fallback job completed" state_is "$job" COMPLETED
 check "mpirun started 2 ranks in one world" grep -q '"ranks":2' "$work/mpirun-$job.out"
-job=$(sbatch --parsable --ntasks=1 --cpus-per-task=1 --output="$work/infer-%j.out" slurm/infer.sbatch "$work/model" \
+job=$(ELM_RUN_DIR="$work/runs/infer" sbatch --parsable --ntasks=1 --cpus-per-task=1 --output="$work/infer-%j.out" slurm/infer.sbatch "$work/model" \
       "The capital of France is" --max-new-tokens 4 --greedy --print-ids)
 wait_state "$job" "COMPLETED FAILED CANCELLED TIMEOUT" 120
 check "the inference job completed" state_is "$job" COMPLETED
 check "the inference job printed the new token ids" bash -c "tail -n 2 '$work/infer-$job.out' | grep -q '^\\['"
+check "the inference job wrote its run directory" test -f "$work/runs/infer/config.resolved.toml"
 
 log "passed in $(( SECONDS - started )) s"
