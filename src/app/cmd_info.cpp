@@ -1,4 +1,4 @@
-// explicitlm config / info: what a run would use, and what this build and machine offer.
+// explicitlm info: what this build and machine offer.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -12,22 +12,6 @@
 #include "gpu/device_info.h"
 
 namespace elm::app {
-
-int run_config(const Args& args) {
-  ArgParser parser("config", "[--config FILE] [section.key=value ...] [--list]",
-                   "Prints the resolved configuration as TOML (defaults < file < command line), which\n"
-                   "`--config` can read back; with --list prints every key with its type, default and help.");
-  parser.flag("--list", "list every key instead");
-  parser.examples("  explicitlm config --config configs/tiny.toml generation.top_k=5\n  explicitlm config --list");
-  if (!parser.parse(args)) return 0;
-  Config config = parser.config();
-  if (parser.has("--list")) {
-    std::cout << config.schema().describe();
-  } else {
-    std::cout << config.to_toml("resolved by `explicitlm config`");
-  }
-  return 0;
-}
 
 int run_info(const Args& args) {
   ArgParser parser("info", "[--json]", "Prints the build configuration, thread count and GPU availability.");

@@ -79,7 +79,6 @@ int train_ranks(Config config, const std::string& tokenizer_option) {
   train::TrainResult r = train::run_training(c, rt.run_dir, tokenizer, &grid);
   const int code = r.stopped.empty() ? 0 : train::kExitStopped;
   if (grid.rank() != 0) return code;
-  if (!r.stopped.empty()) requeue_under_slurm(c);
   nlohmann::json summary = {{"stage", c.get_string("training.stage")},
                             {"run_dir", rt.run_dir},
                             {"ranks", grid.world().size()},
@@ -94,6 +93,9 @@ int train_ranks(Config config, const std::string& tokenizer_option) {
   if (!r.eval.is_null()) summary["eval"] = r.eval;
   if (!r.stopped.empty()) summary["stopped"] = r.stopped;
   std::cout << summary.dump() << std::endl;
+  // Last: `scontrol requeue` ends the running job at once (SIGTERM to its processes), so the
+  // summary goes to the job's log first.
+  if (!r.stopped.empty()) requeue_under_slurm(c);
   return code;
 }
 

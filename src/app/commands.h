@@ -31,6 +31,8 @@ int run_plan(const Args& args);
 int run_ckpt(const Args& args);
 int run_compress(const Args& args);
 int run_make_tiny_classifier(const Args& args);
+int run_sweep(const Args& args);
+int run_compare_runs(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -46,11 +46,13 @@ const std::vector<Command>& commands() {
       {"plan", "plan a run on N GPUs without weights: pipeline split, memory per rank, traffic, bubble", run_plan},
       {"ckpt", "a training checkpoint: inspect it, verify its checksums, export its parameters as safetensors", run_ckpt},
       {"plot-metrics", "PNG charts (loss, accuracy, alpha, coverage, lr) of a run's metrics.jsonl", run_plot_metrics},
+      {"sweep", "a grid of config overrides as training runs: sweep expand SWEEP.toml", run_sweep},
+      {"compare-runs", "final metrics of several runs in one sorted table, with comparison charts (PNG)", run_compare_runs},
       {"compress", "LLMLingua-2 compression of text (the fact extractor): kept words, per-word labels", run_compress},
       {"make-tiny-qwen3", "write a small random Qwen3 in HuggingFace layout", run_make_tiny_qwen3},
       {"make-tiny-classifier", "write a small random LLMLingua-2 token classifier (BERT or XLM-R) in HF layout",
        run_make_tiny_classifier},
-      {"config", "print the resolved configuration, or every key with --list", run_config},
+      {"config", "print the resolved configuration, one value (--get), every key (--list) or docs (--reference)", run_config},
       {"info", "build, thread and GPU information", run_info},
   };
   return list;

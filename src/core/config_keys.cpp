@@ -1,7 +1,8 @@
 // The central table of config keys. Every key the program reads is registered here, once, with its
-// type, default and one-line help; docs/config.md documents the same keys (a unit test checks that
-// every key below appears there). To add a key: add a row in its section (or a new section at the
-// end), read it with Config::get_*, and document it in docs/config.md.
+// type, default and one-line help. docs/config-reference.md is generated from this table (a unit
+// test fails while it differs). To add a key: add a row in its section (or a new section at the
+// end), read it with Config::get_*, run tools/gen-config-reference, and explain in docs/config.md
+// what does not fit in the help text.
 #include "core/config_schema.h"
 
 namespace elm {

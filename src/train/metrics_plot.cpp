@@ -187,15 +187,12 @@ const Group kGroups[] = {
     {"lr.png", "learning rate", [](const std::string& k) { return k == "lr"; }},
 };
 
-struct RawSeries {
-  std::string kind, key;
-  std::vector<std::pair<double, double>> points;
-};
+}  // namespace
 
-std::vector<RawSeries> read_series(const std::string& path) {
+std::vector<MetricSeries> read_metric_series(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   ELM_CHECK(in.good(), "cannot read metrics file '", path, "'");
-  std::vector<RawSeries> series;
+  std::vector<MetricSeries> series;
   std::map<std::pair<std::string, std::string>, size_t> index;
   std::string text;
   int64_t line_no = 0, objects = 0;
@@ -230,8 +227,6 @@ std::vector<RawSeries> read_series(const std::string& path) {
   ELM_CHECK(objects > 0, path, ": no metrics lines");
   return series;
 }
-
-}  // namespace
 
 Rgb RgbImage::at(int x, int y) const {
   const uint8_t* p = &rgb[(static_cast<size_t>(y) * width + x) * 3];
@@ -360,11 +355,11 @@ RgbImage render_chart(const ChartSpec& chart, int width, int height) {
 }
 
 std::vector<MetricsChart> metrics_charts(const std::string& metrics_jsonl) {
-  const std::vector<RawSeries> raw = read_series(metrics_jsonl);
+  const std::vector<MetricSeries> raw = read_metric_series(metrics_jsonl);
   std::vector<MetricsChart> charts;
   for (const Group& g : kGroups) {
     MetricsChart mc{g.file, {g.title, "step", {}}};
-    for (const RawSeries& r : raw) {
+    for (const MetricSeries& r : raw) {
       if (!g.matches(r.key)) continue;
       PlotSeries s;
       s.name = r.kind.empty() ? r.key : r.kind + "/" + r.key;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace elm::train {
@@ -41,6 +42,15 @@ RgbImage render_chart(const ChartSpec& chart, int width = 960, int height = 540)
 // Exposed for tests: the pixel width of a string, and drawing onto an image.
 int text_width(const std::string& text, int scale = 1);
 void draw_text(RgbImage& image, int x, int y, const std::string& text, Rgb colour, int scale = 1);
+
+// The numeric fields of a metrics JSONL file as series: one per (kind, key) in order of first
+// appearance, points (step, value) in file order. Errors name FILE:LINE for a line that is not a
+// JSON object with a numeric "step" (or whose "kind" is not a string), and FILE when it has no line.
+struct MetricSeries {
+  std::string kind, key;  // kind "" when the lines have none
+  std::vector<std::pair<double, double>> points;
+};
+std::vector<MetricSeries> read_metric_series(const std::string& metrics_jsonl);
 
 // One chart file plot_metrics writes: "loss.png" etc. and its content.
 struct MetricsChart {
