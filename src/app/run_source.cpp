@@ -40,7 +40,6 @@ RunSource find_run_source(const Args& args) {
   s.run_dir = option_value(args, "--run");
   s.checkpoint = option_value(args, "--checkpoint");
   if (!s.run_dir.empty()) {
-    ELM_CHECK(fs::is_directory(s.run_dir), "--run ", s.run_dir, ": no such directory");
     const std::string resolved = (fs::path(s.run_dir) / "config.resolved.toml").string();
     ELM_CHECK(fs::exists(resolved), resolved, " does not exist (is ", s.run_dir,
               " a run directory of explicitlm train?)");
