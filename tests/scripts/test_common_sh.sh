@@ -150,5 +150,18 @@ expect_contains "infer.sbatch prints the new ids" "[" "$(tail -n 1 "$work/infer.
 [[ -f "$work/infer/config.resolved.toml" ]] && pass "infer.sbatch wrote the run directory" || fail "no $work/infer/config.resolved.toml"
 expect_contains "infer.sbatch records the start" "restart=0" "$(cat "$work/infer/slurm-jobs.log" 2>/dev/null)"
 
+# A JSONL batch on 2 ranks (mpirun outside Slurm): one result line per prompt, in order.
+printf '{"prompt": "One"}\n{"prompt": "Two"}\n{"ids": [1, 2]}\n' > "$work/prompts.jsonl"
+rc=0
+(cd "$root" && ELM_BIN="$bin" ELM_LAUNCHER=mpirun ELM_RUN_DIR="$work/infer-batch" SLURM_NTASKS=2 \
+   bash slurm/infer.sbatch "$work/model" "$work/prompts.jsonl" --max-new-tokens 2 --greedy --batch-size 1 \
+   > "$work/infer-batch.out" 2> "$work/infer-batch.err") || rc=$?
+expect_eq "infer.sbatch with a JSONL batch: exit 0" 0 "$rc"
+expect_eq "infer.sbatch writes one result per prompt" 3 "$(wc -l < "$work/infer-batch/results.jsonl" 2>/dev/null || echo 0)"
+expect_contains "results come from both ranks" '"rank":1' "$(cat "$work/infer-batch/results.jsonl" 2>/dev/null)"
+rc=0
+(cd "$root" && ELM_BIN="$bin" bash slurm/infer.sbatch "$work/nowhere" "x" > /dev/null 2>&1) || rc=$?
+expect_eq "infer.sbatch with a missing model: exit 2" 2 "$rc"
+
 if (( failures )); then echo "$failures check(s) failed" >&2; exit 1; fi
 echo "all checks passed"
