@@ -193,6 +193,34 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_bool("parallel.recompute", false,
                  "Pipeline stages keep only each chunk's input and recompute the forward pass before its backward "
                  "(less activation memory, about one more forward pass of time)"));
+
+  // [inference] — bank updates (docs/bank-updates.md); the frozen share is model.freeze_ratio.
+  s.add(key_string("inference.update_policy", "fifo",
+                   "Which writable bank entry a new fact replaces: fifo (a ring), lru, random (seeded by runtime.seed), "
+                   "similarity (the most similar entry above the threshold, else the oldest), importance (fewest "
+                   "retrievals) or route (among the fact's own router candidates)")
+            .one_of({"fifo", "lru", "random", "similarity", "importance", "route"}));
+  s.add(key_float("inference.similarity_threshold", 0.9,
+                  "Similarity policy: replace the most similar entry when the cosine of the candidate embeddings is at "
+                  "least this, else the oldest entry")
+            .at_least(-1)
+            .at_most(1));
+  s.add(key_int("inference.route_candidates", 8,
+                "Route policy: how many of the fact's writable router candidates (best first) it may be written to")
+            .at_least(1));
+  s.add(key_int("inference.min_fact_chars", 10, "Facts split from text are kept when longer than this many characters")
+            .at_least(0));
+  s.add(key_int("inference.update_interval", 1,
+                "Bank updates are written on every k-th submission (facts queue in between); 1 = every time")
+            .at_least(1));
+  s.add(key_int("inference.lsh_tables", 8, "Similarity policy: LSH hash tables").at_least(1).at_most(64));
+  s.add(key_int("inference.lsh_bits", 14, "Similarity policy: hyperplanes (bits) per LSH table").at_least(1).at_most(20));
+  s.add(key_int("inference.lsh_probes", 8,
+                "Similarity policy: buckets visited per LSH table (its own and the next most likely; multi-probe)")
+            .at_least(1));
+  s.add(key_int("inference.lsh_max_candidates", 512,
+                "Similarity policy: at most this many entries are compared exactly per fact")
+            .at_least(1));
 }
 
 }  // namespace elm
