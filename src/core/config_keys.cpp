@@ -213,13 +213,20 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_int("inference.update_interval", 1,
                 "Bank updates are written on every k-th submission (facts queue in between); 1 = every time")
             .at_least(1));
-  s.add(key_int("inference.lsh_tables", 8, "Similarity policy: LSH hash tables").at_least(1).at_most(64));
-  s.add(key_int("inference.lsh_bits", 14, "Similarity policy: hyperplanes (bits) per LSH table").at_least(1).at_most(20));
-  s.add(key_int("inference.lsh_probes", 8,
-                "Similarity policy: buckets visited per LSH table (its own and the next most likely; multi-probe)")
+  s.add(key_int("inference.lsh_tables", 12, "Similarity policy: LSH hash tables").at_least(1).at_most(64));
+  s.add(key_int("inference.lsh_bits", 0,
+                "Similarity policy: hyperplanes (bits) per LSH table; 0 = round(log2(writable entries / 16))")
+            .at_least(0)
+            .at_most(20));
+  s.add(key_int("inference.lsh_probes", 4,
+                "Similarity policy: buckets visited per table on average (tables * probes in all: each table's own, "
+                "then the most likely neighbours; multi-probe)")
             .at_least(1));
-  s.add(key_int("inference.lsh_max_candidates", 512,
-                "Similarity policy: at most this many entries are compared exactly per fact")
+  s.add(key_int("inference.lsh_max_candidates", 2048,
+                "Similarity policy: bucket slots read per fact at most (ranked by the distance of their hash signatures)")
+            .at_least(1));
+  s.add(key_int("inference.lsh_rerank", 8,
+                "Similarity policy: entries whose exact cosine is computed per fact (the closest by signature)")
             .at_least(1));
 }
 

@@ -58,6 +58,7 @@ BankUpdaterOptions BankUpdaterOptions::from_config(const Config& config) {
   o.lsh.bits = config.get_int("inference.lsh_bits");
   o.lsh.probes = config.get_int("inference.lsh_probes");
   o.lsh.max_candidates = config.get_int("inference.lsh_max_candidates");
+  o.lsh.rerank = config.get_int("inference.lsh_rerank");
   o.lsh.seed = o.seed;
   o.validate();
   return o;
