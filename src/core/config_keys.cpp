@@ -216,6 +216,41 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_bool("extractor.drop_consecutive", true,
                  "Drop a force token that repeats the previous one with no kept word in between"));
   s.add(key_int("extractor.max_batch_size", 50, "Chunks per classifier forward pass").at_least(1));
+
+  // [inference] — bank updates (docs/bank-updates.md); the frozen share is model.freeze_ratio.
+  s.add(key_string("inference.update_policy", "fifo",
+                   "Which writable bank entry a new fact replaces: fifo (a ring), lru, random (seeded by runtime.seed), "
+                   "similarity (the most similar entry above the threshold, else the oldest), importance (fewest "
+                   "retrievals) or route (among the fact's own router candidates)")
+            .one_of({"fifo", "lru", "random", "similarity", "importance", "route"}));
+  s.add(key_float("inference.similarity_threshold", 0.9,
+                  "Similarity policy: replace the most similar entry when the cosine of the candidate embeddings is at "
+                  "least this, else the oldest entry")
+            .at_least(-1)
+            .at_most(1));
+  s.add(key_int("inference.route_candidates", 8,
+                "Route policy: how many of the fact's writable router candidates (best first) it may be written to")
+            .at_least(1));
+  s.add(key_int("inference.min_fact_chars", 10, "Facts split from text are kept when longer than this many characters")
+            .at_least(0));
+  s.add(key_int("inference.update_interval", 1,
+                "Bank updates are written on every k-th submission (facts queue in between); 1 = every time")
+            .at_least(1));
+  s.add(key_int("inference.lsh_tables", 12, "Similarity policy: LSH hash tables").at_least(1).at_most(64));
+  s.add(key_int("inference.lsh_bits", 0,
+                "Similarity policy: hyperplanes (bits) per LSH table; 0 = round(log2(writable entries / 16))")
+            .at_least(0)
+            .at_most(20));
+  s.add(key_int("inference.lsh_probes", 4,
+                "Similarity policy: buckets visited per table on average (tables * probes in all: each table's own, "
+                "then the most likely neighbours; multi-probe)")
+            .at_least(1));
+  s.add(key_int("inference.lsh_max_candidates", 2048,
+                "Similarity policy: bucket slots read per fact at most (ranked by the distance of their hash signatures)")
+            .at_least(1));
+  s.add(key_int("inference.lsh_rerank", 8,
+                "Similarity policy: entries whose exact cosine is computed per fact (the closest by signature)")
+            .at_least(1));
 }
 
 }  // namespace elm

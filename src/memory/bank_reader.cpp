@@ -20,9 +20,10 @@ void LocalBankReader::write_entry(int64_t index, const std::vector<int32_t>& ids
   ELM_CHECK(index >= 0 && index < num_entries(), "bank index ", index, " is outside [0, ", num_entries(), ")");
   ELM_CHECK(static_cast<int64_t>(ids.size()) == entry_length(), "bank entry ", index, ": ", ids.size(),
             " ids for entries of ", entry_length());
-  auto tokens = tokens_.accessor<int64_t, 2>();
-  for (int64_t j = 0; j < entry_length(); ++j) tokens[index][j] = ids[static_cast<size_t>(j)];
-  valid_.accessor<bool, 1>()[index] = valid;
+  // Raw pointers into the contiguous tables (reset() makes them contiguous): no torch op per write.
+  int64_t* row = tokens_.data_ptr<int64_t>() + index * entry_length();
+  for (int64_t j = 0; j < entry_length(); ++j) row[j] = ids[static_cast<size_t>(j)];
+  valid_.data_ptr<bool>()[index] = valid;
 }
 
 void check_bank_indices(const torch::Tensor& flat, int64_t num_entries, const std::string& where) {

@@ -49,7 +49,7 @@ TEST(ConfigDefaults, EveryKeyHasItsDefault) {
 TEST(ConfigDefaults, SectionsInTableOrder) {
   EXPECT_EQ(ConfigSchema::builtin().sections(),
             (Args{"model", "memory", "runtime", "logging", "run", "generation", "data", "training", "checkpoint", "eval",
-                  "parallel", "extractor"}));
+                  "parallel", "extractor", "inference"}));
 }
 
 TEST(ConfigSchema, RejectsMalformedDuplicateAndInvalidDefaults) {
