@@ -16,6 +16,7 @@
 #include "app/tokenizer_path.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "infer/dual_path_setup.h"
 #include "infer/inference_model.h"
 #include "infer/requests.h"
 #include "text/chat_template.h"
@@ -37,7 +38,9 @@ int run_chat(const Args& args) {
                    "A conversation: each line on stdin is a user message; the reply streams to stdout, followed\n"
                    "by an empty line. The whole conversation goes through the Qwen3 chat template every turn.\n"
                    "With --run / --checkpoint the model is a trained ExplicitLM and every reply token reads the\n"
-                   "bank. Commands: /reset (forget the conversation), /quit (or end of input).");
+                   "bank. With --dual-path each message is also read into facts (while the reply is generated)\n"
+                   "and written into the bank before the next turn, so the next answer can use them.\n"
+                   "Commands: /reset (forget the conversation), /quit (or end of input).");
   parser.option("--model", "DIR", "HF Qwen3 directory (model.qwen3_model_path)")
       .option("--run", "DIR", "run directory of explicitlm train (memory stages)")
       .option("--checkpoint", "PATH", "checkpoint file (default with --run: the run's newest)")
@@ -53,10 +56,16 @@ int run_chat(const Args& args) {
       .option("--seed", "S", "sampling seed (runtime.seed); turn t samples with seed + t")
       .flag("--thinking", "leave thinking enabled (default appends an empty <think></think>)")
       .flag("--no-memory", "a memory model answers with its backbone alone")
+      .flag("--dual-path", "read each message into facts and write them into the bank before the next turn")
+      .option("--extractor", "K", "dual path: passthrough (default) or llmlingua2 (extractor.kind)")
+      .option("--extractor-model", "DIR", "dual path: the LLMLingua-2 token classifier (extractor.model_path)")
+      .option("--policy", "P", "dual path: fifo|lru|random|similarity|importance|route (inference.update_policy)")
+      .option("--bank-out", "FILE", "dual path: save the updated bank here at the end (inference.bank_out)")
       .option("--dtype", "NAME", "compute dtype: float32 (default) or bfloat16")
       .option("--threads", "N", "CPU threads (runtime.threads)")
       .examples("  explicitlm chat --model /models/Qwen3-0.6B --temperature 0.7\n"
-                "  printf 'Where does Pemar live?\\n' | explicitlm chat --run build/demo/seed0/runs/joint --greedy");
+                "  printf 'Where does Pemar live?\\n' | explicitlm chat --run build/demo/seed0/runs/joint --greedy\n"
+                "  explicitlm chat --run runs/joint --dual-path --policy similarity --bank-out bank2.h5");
   const RunSource source = find_run_source(args);
   use_run_config(parser, source);
   if (!parser.parse(args)) return 0;
@@ -76,6 +85,10 @@ int run_chat(const Args& args) {
   auto lm = model.causal_lm(c.get_bool("generation.use_memory"));
   const bool thinking = c.get_bool("generation.enable_thinking");
   const bool interactive = isatty(STDIN_FILENO) != 0;
+  infer::DualPathSetup dual;
+  if (c.get_bool("inference.dual_path")) dual = infer::make_dual_path(model, dynamic_cast<infer::MemoryLM*>(lm.get()), c);
+  const std::string bank_out = c.get_string("inference.bank_out");
+  ELM_CHECK(dual.dual || bank_out.empty(), "--bank-out needs the dual path (--dual-path)");
 
   std::vector<text::ChatMessage> history;
   if (auto system = parser.maybe("--system")) history.push_back({"system", *system});
@@ -100,6 +113,10 @@ int run_chat(const Args& args) {
     std::vector<int64_t> prompt;
     for (int32_t id : tokenizer.encode(text::apply_chat_template(history, true, thinking))) prompt.push_back(id);
 
+    infer::Request turn_request;
+    turn_request.index = turn;
+    turn_request.ingest = message;
+    if (dual.dual) dual.dual->begin_round(turn, {&turn_request});  // reads the message while the reply generates
     text::StreamDecoder decoder(tokenizer, /*skip_special_tokens=*/true);
     options.on_token = [&](size_t, int64_t token) { std::cout << decoder.push(static_cast<int32_t>(token)) << std::flush; };
     auto result = infer::generate_batch(*lm, {prompt}, options, false,
@@ -111,6 +128,14 @@ int run_chat(const Args& args) {
     history.push_back({"assistant", tokenizer.decode(reply, /*skip_special_tokens=*/true)});
     ELM_LOG(debug) << "turn " << turn << ": " << prompt.size() << " prompt tokens, " << result.tokens.size()
                    << " new (" << result.stop_reason << ")";
+    if (dual.dual) dual.dual->end_round(turn, MPI_COMM_NULL);  // the facts are in the bank for the next turn
+  }
+  if (dual.dual) {
+    dual.dual->finish(MPI_COMM_NULL);
+    if (!bank_out.empty()) {
+      memory::save_bank(bank_out, *model.bank);
+      ELM_LOG(info) << "updated bank saved to " << bank_out;
+    }
   }
   return 0;
 }

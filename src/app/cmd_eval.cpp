@@ -14,6 +14,7 @@
 #include "core/logging.h"
 #include "core/parse.h"
 #include "infer/inference_model.h"
+#include "infer/ingest_eval.h"
 #include "train/evaluation.h"
 #include "train/knowledge_eval.h"
 
@@ -27,6 +28,8 @@ int run_eval(const Args& args) {
                    "  - with eval.synth_dir: the knowledge evaluation on a fresh sample of entities and questions\n"
                    "    drawn from --seed: accuracy with the bank, with every entry invalid, and after editing\n"
                    "    entries to fresh values (edit_success);\n"
+                   "  - with eval.ingest_facts / eval.ingest_new_entities: facts read through the inference dual path\n"
+                   "    (changed facts with policy similarity, never-seen entities with policy route), then asked;\n"
                    "  - with eval.qa_path: generative QA accuracy, router recall@k and hit rate.\n"
                    "The last stdout line is one JSON object. Nothing in RUN is modified.");
   parser.option("--run", "DIR", "the run directory of explicitlm train")
@@ -60,6 +63,10 @@ int run_eval(const Args& args) {
   nlohmann::json out;
   if (!c.get_string("eval.synth_dir").empty()) {
     out = train::evaluate_knowledge(lm, bank, tokenizer, train::KnowledgeEvalOptions::from_config(c, seed));
+  }
+  if (c.get_int("eval.ingest_facts") > 0 || c.get_int("eval.ingest_new_entities") > 0) {
+    // After the knowledge evaluation: it restores the bank it changes.
+    out.update(infer::evaluate_ingest(model, c, infer::IngestEvalOptions::from_config(c, seed)));
   }
   if (!c.get_string("eval.qa_path").empty()) {
     auto items = train::read_qa_items(c.get_string("eval.qa_path"));

@@ -19,6 +19,7 @@
 #include "core/logging.h"
 #include "dist/abort.h"
 #include "dist/mpi_env.h"
+#include "infer/dual_path_setup.h"
 #include "infer/inference_model.h"
 #include "infer/requests.h"
 #include "infer/serving.h"
@@ -40,6 +41,13 @@ std::vector<infer::Request> make_requests(const ArgParser& p, const Config& c, c
   r.ids = parse_id_list(p.get("--ids"), "--ids");
   ELM_CHECK(!r.ids.empty(), "explicitlm generate: the prompt is empty");
   return {r};
+}
+
+// Files are written once, at the end: fail before generating when one cannot be.
+void check_output_path(const char* option, const std::string& path) {
+  if (path.empty()) return;
+  const auto dir = std::filesystem::absolute(path).parent_path();
+  ELM_CHECK(std::filesystem::is_directory(dir), option, " ", path, ": directory ", dir.string(), " does not exist");
 }
 
 // Where responses go: JSONL lines to --output (written atomically at the end) or stdout; a single
@@ -80,11 +88,7 @@ int generate_ranks(const ArgParser& parser, Config config, const RunSource& sour
 
   const bool many = parser.has("--prompts");
   const std::string output = parser.get_or("--output", "");
-  // Fail before generating, not after: the results are written once, at the end.
-  if (!output.empty()) {
-    const auto dir = std::filesystem::absolute(output).parent_path();
-    ELM_CHECK(std::filesystem::is_directory(dir), "--output ", output, ": directory ", dir.string(), " does not exist");
-  }
+  check_output_path("--output", output);
   // One prompt on one rank streams its text as it is generated (unless --no-stream or --output).
   const bool stream = !many && ranks == 1 && tokenizer && output.empty() && !parser.has("--no-stream");
   std::optional<text::StreamDecoder> decoder;
@@ -92,6 +96,18 @@ int generate_ranks(const ArgParser& parser, Config config, const RunSource& sour
     decoder.emplace(*tokenizer);
     options.on_token = [&](size_t, int64_t token) { std::cout << decoder->push(static_cast<int32_t>(token)) << std::flush; };
   }
+
+  // The dual path: every rank holds the whole bank and applies every rank's facts in one order.
+  infer::DualPathSetup dual;
+  if (c.get_bool("inference.dual_path")) {
+    dual = infer::make_dual_path(model, dynamic_cast<infer::MemoryLM*>(lm.get()), c);
+  }
+  const std::string bank_out = c.get_string("inference.bank_out");
+  const std::string updates_out = parser.get_or("--updates-out", "");
+  ELM_CHECK(dual.dual || (bank_out.empty() && updates_out.empty()),
+            "--bank-out and --updates-out need the dual path (--dual-path)");
+  check_output_path("--bank-out", bank_out);
+  check_output_path("--updates-out", updates_out);
 
   ResponseSink sink(output, many);
   infer::ServeOptions serve;
@@ -108,9 +124,22 @@ int generate_ranks(const ArgParser& parser, Config config, const RunSource& sour
                 << "; up to " << options.max_new_tokens << " new tokens each"
                 << (options.use_kv_cache ? " with" : " without") << " the KV cache"
                 << (model.has_memory() && c.get_bool("generation.use_memory") ? ", memory on" : "");
-  infer::ServeSummary summary = infer::serve(*lm, requests, serve, MPI_COMM_WORLD, tokenizer);
+  infer::ServeSummary summary = infer::serve(*lm, requests, serve, MPI_COMM_WORLD, tokenizer, dual.dual.get());
   if (rank != 0) return 0;
   sink.finish();
+  if (dual.dual) {
+    if (!bank_out.empty()) {
+      memory::save_bank(bank_out, *model.bank);
+      ELM_LOG(info) << "updated bank saved to " << bank_out;
+    }
+    if (!updates_out.empty()) {
+      std::string lines;
+      for (const auto& u : dual.dual->updates()) lines += u.dump() + "\n";
+      write_file_atomic(updates_out, lines);
+    }
+    ELM_LOG(info) << "dual path: " << dual.dual->updates().size() << " bank update(s) on " << ranks
+                  << " replica(s); bank checksum " << dual.dual->last_checksum();
+  }
   if (!many) {
     if (decoder) {
       std::cout << decoder->flush() << "\n";
@@ -142,7 +171,12 @@ int run_generate(const Args& args) {
                    "(one {\"prompt\": ...}, {\"messages\": [...]} or {\"ids\": [...]} per line, optional \"id\") in\n"
                    "batches of generation.batch_size and writes one JSON result per line, in input order, to\n"
                    "--output (atomically) or stdout. Under mpirun/srun the prompts are split over the ranks.\n"
-                   "Generation stops at <|im_end|> or <|endoftext|> unless --ignore-eos. Timing goes to the log.");
+                   "Generation stops at <|im_end|> or <|endoftext|> unless --ignore-eos. Timing goes to the log.\n"
+                   "--dual-path: while a round of requests generates, a worker thread turns their text (or their\n"
+                   "\"ingest\" field) into facts (extractor.kind: passthrough or llmlingua2, then a sentence split;\n"
+                   "questions are not facts) and the bank updater writes them by inference.update_policy before\n"
+                   "the next round; on several ranks every replica applies every rank's facts in one order and a\n"
+                   "bank checksum proves them identical (docs/inference.md).");
   parser.option("--model", "DIR", "HF Qwen3 directory (model.qwen3_model_path)")
       .option("--run", "DIR", "run directory of explicitlm train (memory stages)")
       .option("--checkpoint", "PATH", "checkpoint file (default with --run: the run's newest)")
@@ -163,6 +197,12 @@ int run_generate(const Args& args) {
       .flag("--chat", "wrap each text prompt in the Qwen3 chat template as a user message")
       .flag("--thinking", "with --chat: leave thinking enabled (default appends an empty <think></think>)")
       .flag("--no-memory", "a memory model generates with its backbone alone (generation.use_memory=false)")
+      .flag("--dual-path", "read each request's text into facts and write them into the bank (inference.dual_path)")
+      .option("--extractor", "K", "dual path: passthrough (default) or llmlingua2 (extractor.kind)")
+      .option("--extractor-model", "DIR", "dual path: the LLMLingua-2 token classifier (extractor.model_path)")
+      .option("--policy", "P", "dual path: fifo|lru|random|similarity|importance|route (inference.update_policy)")
+      .option("--bank-out", "FILE", "dual path: save the updated bank here at the end (inference.bank_out)")
+      .option("--updates-out", "FILE", "dual path: write every bank update (indices, old and new text) as JSONL")
       .flag("--no-kv-cache", "recompute the full sequence every step (baseline; same tokens, slower)")
       .flag("--ignore-eos", "do not stop at end-of-sequence tokens")
       .flag("--print-ids", "one prompt: print the new token ids as a JSON array on the last line")
@@ -176,7 +216,9 @@ int run_generate(const Args& args) {
                 "  explicitlm generate --run build/demo/seed0/runs/joint --prompt $'Question: Where does Pemar live?\\nAnswer:'"
                 " --greedy --max-new-tokens 4\n"
                 "  explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl --batch-size 8\n"
-                "  mpirun -np 3 explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl");
+                "  mpirun -np 3 explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl\n"
+                "  explicitlm generate --run runs/joint --prompts news.jsonl --dual-path --policy similarity "
+                "--bank-out bank2.h5 --updates-out updates.jsonl");
   const RunSource source = find_run_source(args);
   use_run_config(parser, source);
   if (!parser.parse(args)) return 0;

@@ -20,6 +20,11 @@ void fold_generation_flags(const ArgParser& p, Config& c) {
   if (p.has("--chat")) c.set("generation.chat", true, cli);
   if (p.has("--thinking")) c.set("generation.enable_thinking", true, cli);
   if (p.has("--no-memory")) c.set("generation.use_memory", false, cli);
+  if (p.has("--dual-path")) c.set("inference.dual_path", true, cli);
+  if (auto v = p.maybe("--extractor")) c.set("extractor.kind", *v, cli);
+  if (auto v = p.maybe("--extractor-model")) c.set("extractor.model_path", *v, cli);
+  if (auto v = p.maybe("--policy")) c.set("inference.update_policy", *v, cli);
+  if (auto v = p.maybe("--bank-out")) c.set("inference.bank_out", *v, cli);
 }
 
 infer::GenerateOptions generation_options(const Config& c, const infer::InferenceModel& model, bool stop_at_eos) {

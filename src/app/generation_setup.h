@@ -10,7 +10,8 @@ namespace elm::app {
 
 // --model, --dtype, --threads, --max-new-tokens, --temperature, --top-p, --top-k,
 // --repetition-penalty, --seed, --greedy, --no-kv-cache, --chat, --thinking, --batch-size,
-// --no-memory -> model.*, runtime.*, generation.* (only the flags the parser declares and got).
+// --no-memory, --dual-path, --extractor, --extractor-model, --policy, --bank-out -> model.*,
+// runtime.*, generation.*, extractor.*, inference.* (only the flags the parser declares and got).
 void fold_generation_flags(const ArgParser& parser, Config& config);
 
 // generation.* and runtime.seed as GenerateOptions; stop ids (Qwen3's eos and <|endoftext|>, and

@@ -170,6 +170,15 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_float("eval.edit_fraction", 0.5, "Knowledge evaluation: fraction of those entities whose entry is edited")
             .greater_than(0)
             .at_most(1));
+  s.add(key_int("eval.ingest_facts", 0,
+                "Ingest evaluation: changed facts of bank entities read through the dual path (similarity policy); 0 = skip")
+            .at_least(0));
+  s.add(key_int("eval.ingest_changed_attributes", 1, "Ingest evaluation: values each changed fact changes (of 3)")
+            .at_least(1)
+            .at_most(3));
+  s.add(key_int("eval.ingest_new_entities", 0,
+                "Ingest evaluation: facts of never-seen entities read through the dual path (route policy); 0 = skip")
+            .at_least(0));
 
   // [parallel] — the process grid and communication (docs/distributed.md).
   s.add(key_int("parallel.pp", 1, "Pipeline stages: the backbone's layers (with their memory layers) split into this many contiguous stages").at_least(1));
@@ -251,6 +260,14 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_int("inference.lsh_rerank", 8,
                 "Similarity policy: entries whose exact cosine is computed per fact (the closest by signature)")
             .at_least(1));
+  // [inference] — the dual path of generate / chat (docs/inference.md).
+  s.add(key_bool("inference.dual_path", false,
+                 "generate / chat: the auxiliary path reads each request's text into facts and writes them into the bank"));
+  s.add(key_bool("inference.keep_questions", false,
+                 "Dual path: keep sentences that end in '?' as facts (by default a question is not a fact)"));
+  s.add(key_bool("inference.verify_replicas", true,
+                 "Dual path on several ranks: compare bank checksums across ranks after every update (a mismatch stops the job)"));
+  s.add(key_string("inference.bank_out", "", "Dual path: save the updated bank to this HDF5 file at the end; empty = do not"));
 }
 
 }  // namespace elm

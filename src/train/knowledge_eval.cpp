@@ -109,6 +109,8 @@ nlohmann::json evaluate_knowledge(memory::ExplicitLM& lm, const memory::MemoryBa
     }
   }
 
+  // The reader the model had is put back at the end (callers may hold it, e.g. to update it).
+  const auto previous = lm.bank_ptr();
   auto original = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank));
   auto emptied = std::make_shared<memory::LocalBankReader>(bank.tokens, torch::zeros_like(bank.valid),
                                                            bank.meta.pad_id);
@@ -123,7 +125,7 @@ nlohmann::json evaluate_knowledge(memory::ExplicitLM& lm, const memory::MemoryBa
   std::vector<KnowledgeQuestion> after = edit_qs;
   after.insert(after.end(), kept_qs.begin(), kept_qs.end());
   const QaEval edit = evaluate_qa(&lm, lm.backbone(), tokenizer, items_of(after), options.qa);
-  lm.set_bank(original);
+  lm.set_bank(previous);
 
   const auto w = split_accuracy(truth_qs, with, 0, truth_qs.size());
   const auto wo = split_accuracy(truth_qs, without, 0, truth_qs.size());

@@ -14,6 +14,7 @@
 #include "support/cli_runner.h"
 #include "support/cli_train_fixture.h"
 #include "support/scratch_dir.h"
+#include "memory/bank.h"
 #include "train/checkpointer.h"
 
 namespace elm {
@@ -151,6 +152,77 @@ TEST(CliGenerate, BadInputExitsOneNamingTheProblem) {
   auto missing = run_cli({"generate", "--run", (dir / "nowhere").string(), "--ids", "1"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_CONTAINS(missing.err, "nowhere");
+}
+
+// Requests whose text states facts (and asks a question, which is not a fact).
+fs::path fact_prompts(const fs::path& dir) {
+  const fs::path p = dir / "facts.jsonl";
+  std::ofstream out(p);
+  for (int i = 0; i < 7; ++i) {
+    out << nlohmann::json{{"prompt", "Entity number " + std::to_string(i) + " lives in city " + std::to_string(7 * i) +
+                                         ". Where does it live?"}}
+               .dump()
+        << "\n";
+  }
+  return p;
+}
+
+TEST(CliGenerate, DualPathAtThreeRanksLeavesTheBankOneProcessLeaves) {
+  const auto dir = testing::scratch_dir("cli-generate", "dual");
+  const auto prompts = fact_prompts(dir);
+  auto args = [&](const std::string& tag) {
+    return std::vector<std::string>{"generate", "--run", trained_run().string(), "--prompts", prompts.string(),
+                                    "--output", (dir / (tag + ".jsonl")).string(), "--greedy", "--max-new-tokens", "1",
+                                    "--batch-size", "1", "--dual-path", "--policy", "fifo", "--bank-out",
+                                    (dir / (tag + ".h5")).string(), "--updates-out",
+                                    (dir / (tag + "-updates.jsonl")).string(), "model.freeze_ratio=0.25",
+                                    "logging.level=warning"};
+  };
+  auto one = run_cli(args("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  auto three = testing::run_cli_with(testing::mpiexec(3), args("three"));
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+
+  const auto a = memory::load_bank((dir / "one.h5").string());
+  const auto b = memory::load_bank((dir / "three.h5").string());
+  EXPECT_TRUE(torch::equal(a.tokens, b.tokens));
+  EXPECT_TRUE(torch::equal(a.valid, b.valid));
+  EXPECT_EQ(a.texts, b.texts);
+  // Every fact is in the bank once, none of the questions, nothing in the frozen quarter changed.
+  const auto original = memory::load_bank((fixture().dir / "bank.h5").string());
+  for (int i = 0; i < 7; ++i) {
+    const std::string fact = "Entity number " + std::to_string(i) + " lives in city " + std::to_string(7 * i) + ".";
+    EXPECT_EQ(memory::find_entries(b, fact).size(), 1u) << fact;
+  }
+  EXPECT_TRUE(memory::find_entries(b, "Where does it live?").empty());
+  EXPECT_TRUE(torch::equal(a.tokens.narrow(0, 0, 16), original.tokens.narrow(0, 0, 16)));
+  // Every update of the 3-rank run was verified on 3 replicas; each write names its entry and texts.
+  const auto updates = jsonl(read_file(dir / "three-updates.jsonl"));
+  ASSERT_FALSE(updates.empty());
+  int64_t writes = 0;
+  for (const auto& u : updates) {
+    EXPECT_EQ(u["replicas_verified"], 3);
+    for (const auto& w : u["writes"]) {
+      ++writes;
+      EXPECT_GE(w["index"].get<int64_t>(), 16);
+      EXPECT_TRUE(w.contains("old_text"));
+      EXPECT_EQ(b.texts[w["index"].get<size_t>()], w["new_text"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(writes, 7);
+  // Each result names the facts its request gave.
+  const auto results = jsonl(read_file(dir / "three.jsonl"));
+  ASSERT_EQ(results.size(), 7u);
+  EXPECT_EQ(results[4]["ingest"]["facts"][0], "Entity number 4 lives in city 28.");
+}
+
+TEST(CliGenerate, DualPathNeedsAMemoryModel) {
+  auto r = run_cli({"generate", "--model", fixture().model.string(), "--ids", "1", "--dual-path"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_CONTAINS(r.err, "the dual path writes into a memory bank");
+  auto b = run_cli({"generate", "--run", trained_run().string(), "--ids", "1", "--bank-out", "/tmp/x.h5"});
+  EXPECT_EQ(b.exit_code, 1);
+  EXPECT_CONTAINS(b.err, "--bank-out and --updates-out need the dual path");
 }
 
 TEST(CliChat, AnswersEachLineAndResets) {

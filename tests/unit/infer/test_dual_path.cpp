@@ -1,0 +1,196 @@
+// The dual path on one process: the auxiliary side runs on a worker thread while the main thread
+// generates, its facts reach the bank before the next round, an ingested fact changes what the next
+// request reads and answers, questions are not facts, update_interval queues facts, and a failure
+// on the worker surfaces on the main thread.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "core/error.h"
+#include "infer/bank_updater.h"
+#include "infer/compressor.h"
+#include "infer/dual_path.h"
+#include "infer/route_query.h"
+#include "infer/serving.h"
+#include "memory/bank.h"
+#include "support/small_explicit_lm.h"
+#include "support/test_paths.h"
+
+namespace elm::infer {
+namespace {
+
+// A small model over the real Qwen3 vocabulary (the updater tokenises facts with it).
+std::shared_ptr<const model::Qwen3Model> vocab_backbone() {
+  auto c = testing::small_config();
+  c.vocab_size = 151936;
+  c.num_hidden_layers = 2;
+  static auto m = std::make_shared<const model::Qwen3Model>(c, model::random_qwen3_weights(c, 5), torch::kFloat32);
+  return m;
+}
+
+struct Fixture {
+  memory::MemoryBank bank;
+  std::shared_ptr<memory::LocalBankReader> reader;
+  std::unique_ptr<memory::ExplicitLM> lm;
+  Fixture() {
+    const auto& tok = testing::qwen3_tokenizer();
+    bank = memory::build_bank({"Pemar lives in Oslo.", "Kovi works as a pilot.", "Ludo likes green."}, tok, 64, 16,
+                              memory::default_pad_id(tok));
+    reader = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank));
+    auto mc = testing::small_memory(memory::QueryPooling::kCausalPrefix, 32, {0});
+    mc.knowledge_length = 16;
+    lm = std::make_unique<memory::ExplicitLM>(vocab_backbone(), reader, mc, 3);
+    lm->eval();
+  }
+  BankUpdater updater(UpdatePolicy policy, int64_t interval = 1) {
+    BankUpdaterOptions o;
+    o.policy = policy;
+    o.freeze_ratio = 0;
+    o.update_interval = interval;
+    RouteFunction route;
+    if (policy == UpdatePolicy::kRoute) route = make_router_route(*lm);
+    return BankUpdater(bank, reader.get(), testing::qwen3_tokenizer(), vocab_backbone()->weights().embed_tokens, o,
+                       route);
+  }
+};
+
+FactExtractor passthrough() { return make_fact_extractor(std::make_shared<PassthroughCompressor>(), 10); }
+
+Request text_request(const std::string& text, int64_t index, const std::string& ingest) {
+  Request r = make_text_request(text, testing::qwen3_tokenizer(), {}, index);
+  r.ingest = ingest;
+  return r;
+}
+
+GenerateOptions greedy(int64_t n) {
+  GenerateOptions o;
+  o.max_new_tokens = n;
+  o.sampling.greedy = true;
+  return o;
+}
+
+TEST(DualPath, AnIngestedFactChangesTheNextAnswer) {
+  const std::string fact = "Zorblat the brave lives in Quuxtown.";
+  const Request ask = text_request(fact, 1, "");
+  // The same question against the bank as it was.
+  Fixture before;
+  MemoryLM before_lm(*before.lm);
+  const auto untouched = generate_batch(before_lm, {ask.ids}, greedy(2), true).front();
+
+  Fixture f;
+  BankUpdater updater = f.updater(UpdatePolicy::kRoute);
+  DualPath dual(passthrough(), updater, f.bank, {});
+  const Request tell = text_request("Did you know?", 0, fact);
+  dual.begin_round(0, {&tell});
+  const auto report = dual.end_round(0, MPI_COMM_NULL);
+  ASSERT_FALSE(report.at("update").is_null());
+  const auto& writes = report["update"]["writes"];
+  ASSERT_EQ(writes.size(), 1u);
+  const int64_t entry = writes[0]["index"].get<int64_t>();
+  EXPECT_EQ(f.bank.texts[static_cast<size_t>(entry)], fact);
+  EXPECT_EQ(dual.ingest_of(0)["facts"], nlohmann::json::array({fact}));
+
+  // The next request (the same words) routes to the written entry and reads it.
+  MemoryLM lm(*f.lm);
+  std::vector<int64_t> candidates;
+  lm.set_observer([&](const std::vector<memory::MemoryLayerOutput>& layers) {
+    if (candidates.empty()) {
+      auto c = layers[0].candidate_indices[0][layers[0].candidate_indices.size(1) - 1];
+      candidates.assign(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+    }
+  });
+  const auto after = generate_batch(lm, {ask.ids}, greedy(2), true).front();
+  EXPECT_NE(std::find(candidates.begin(), candidates.end(), entry), candidates.end());
+  EXPECT_GT((after.step_logits[0] - untouched.step_logits[0]).abs().max().item<double>(), 1e-4);
+}
+
+TEST(DualPath, ExtractionRunsOnAWorkerWhileTheMainThreadGenerates) {
+  Fixture f;
+  BankUpdater updater = f.updater(UpdatePolicy::kFifo);
+  std::promise<void> generated;
+  std::shared_future<void> generation_done = generated.get_future().share();
+  std::thread::id worker;
+  bool waited = false;
+  FactExtractor extract = [&](const std::string& text) {
+    worker = std::this_thread::get_id();
+    // Returns only once the main thread has generated: begin_round must not have waited for it.
+    waited = generation_done.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+    return Extraction{text, {text}, 0.0};
+  };
+  DualPath dual(extract, updater, f.bank, {});
+  const Request r = text_request("Hello there", 0, "Ludo now likes purple a lot.");
+  dual.begin_round(0, {&r});
+  MemoryLM lm(*f.lm);
+  generate_batch(lm, {r.ids}, greedy(2));
+  generated.set_value();
+  dual.end_round(0, MPI_COMM_NULL);
+  EXPECT_TRUE(waited);
+  EXPECT_NE(worker, std::this_thread::get_id());
+  EXPECT_EQ(memory::find_entries(f.bank, "Ludo now likes purple a lot.").size(), 1u);
+}
+
+TEST(DualPath, QuestionsAreNotFactsUnlessAsked) {
+  const auto keep = make_fact_extractor(std::make_shared<PassthroughCompressor>(), 10, /*keep_questions=*/true);
+  const auto drop = passthrough();
+  const std::string text = "Where does Pemar live now? Pemar moved to Lisbon last year. Ok.";
+  EXPECT_EQ(drop(text).facts, (std::vector<std::string>{"Pemar moved to Lisbon last year."}));
+  EXPECT_EQ(keep(text).facts, (std::vector<std::string>{"Where does Pemar live now?", "Pemar moved to Lisbon last year."}));
+}
+
+TEST(DualPath, UpdateIntervalQueuesFactsAndFinishWritesTheRest) {
+  Fixture f;
+  BankUpdater updater = f.updater(UpdatePolicy::kFifo, /*interval=*/2);
+  DualPath dual(passthrough(), updater, f.bank, {});
+  const std::vector<std::string> facts = {"Fact one is about a cat.", "Fact two is about a dog.",
+                                          "Fact three is about a cow."};
+  std::vector<Request> rs;
+  for (size_t i = 0; i < facts.size(); ++i) rs.push_back(text_request("hi", static_cast<int64_t>(i), facts[i]));
+  auto written = [&] {
+    int n = 0;
+    for (const auto& t : facts) n += memory::find_entries(f.bank, t).empty() ? 0 : 1;
+    return n;
+  };
+  dual.begin_round(0, {&rs[0]});
+  EXPECT_TRUE(dual.end_round(0, MPI_COMM_NULL).at("update").is_null());
+  EXPECT_EQ(written(), 0);
+  dual.begin_round(1, {&rs[1]});
+  EXPECT_FALSE(dual.end_round(1, MPI_COMM_NULL).at("update").is_null());
+  EXPECT_EQ(written(), 2);
+  dual.begin_round(2, {&rs[2]});
+  dual.end_round(2, MPI_COMM_NULL);
+  EXPECT_EQ(written(), 2);
+  EXPECT_FALSE(dual.finish(MPI_COMM_NULL).is_null());
+  EXPECT_EQ(written(), 3);
+  EXPECT_EQ(dual.updates().size(), 2u);
+  EXPECT_EQ(dual.last_checksum(), bank_checksum(f.bank));
+}
+
+TEST(DualPath, AWorkerFailureSurfacesOnTheMainThread) {
+  Fixture f;
+  BankUpdater updater = f.updater(UpdatePolicy::kFifo);
+  DualPath dual([](const std::string&) -> Extraction { fail("the classifier could not read its input"); }, updater,
+                f.bank, {});
+  const Request r = text_request("hi", 0, "anything at all here");
+  dual.begin_round(0, {&r});
+  EXPECT_THROW(dual.end_round(0, MPI_COMM_NULL), Error);
+}
+
+TEST(DualPath, ChecksumSeesEveryPartOfTheBank) {
+  Fixture f;
+  const std::string base = bank_checksum(f.bank);
+  auto texts = f.bank.texts;
+  f.bank.texts[7] = "changed";
+  EXPECT_NE(bank_checksum(f.bank), base);
+  f.bank.texts = texts;
+  EXPECT_EQ(bank_checksum(f.bank), base);
+  f.bank.valid[2] = false;
+  EXPECT_NE(bank_checksum(f.bank), base);
+  f.bank.valid[2] = true;
+  f.bank.tokens[1][3] = 5;
+  EXPECT_NE(bank_checksum(f.bank), base);
+}
+
+}  // namespace
+}  // namespace elm::infer
