@@ -9,7 +9,8 @@
 #  3. stage backbone: the backbone learns language and the question format on the disjoint set only
 #  4. the bank is built from the target facts (they appear nowhere in training text)
 #  5. stage router, then stage joint with counterfactual bank contents (the answer follows the bank)
-#  6. explicitlm eval: accuracy with the bank, with every entry invalid, and after editing entries
+#  6. explicitlm eval: accuracy with the bank, with every entry invalid, after editing entries, and
+#     after the inference dual path read changed facts (similarity) and new entities' facts (route)
 # The last stdout line is one JSON object. --fast runs a much shorter schedule (for tests; its
 # accuracy is not meaningful). --ranks R trains every stage data-parallel on R MPI ranks
 # (launch/train.sh; the same global batches as one process); --pp P splits the memory stages'
@@ -23,7 +24,7 @@ fast=false
 ranks=1
 pp=1
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 while (( $# )); do
   case "$1" in
     --seed) seed="${2:?--seed needs a value}"; shift 2 ;;
@@ -42,9 +43,9 @@ seed=$((10#$seed))
   { echo "quickstart.sh: --pp must be a positive integer dividing --ranks ($ranks), got '$pp'" >&2; exit 2; }
 
 # The schedule (steps per stage, sizes). --fast: a smoke run of the same pipeline.
-entities=1000; disjoint=300; backbone_steps=300; router_steps=1500; joint_steps=800; eval_entities=300
+entities=1000; disjoint=300; backbone_steps=300; router_steps=1500; joint_steps=800; eval_entities=300; ingest=50
 if $fast; then
-  entities=64; disjoint=16; backbone_steps=4; router_steps=4; joint_steps=4; eval_entities=8
+  entities=64; disjoint=16; backbone_steps=4; router_steps=4; joint_steps=4; eval_entities=8; ingest=4
 fi
 
 start=$(date +%s.%N)  # wall time of the whole demo, build included
@@ -96,9 +97,11 @@ train "${mem[@]}" --stage joint --run-dir "$work/runs/joint" \
   training.batch_size=32 training.learning_rate=2e-3 training.max_steps="$joint_steps" \
   training.router_weight=1.0 | tail -n 1 >&2
 
-echo "== 6. evaluation on a fresh sample (seed $seed): with bank, emptied bank, edited entries" >&2
+echo "== 6. evaluation on a fresh sample (seed $seed): with bank, emptied bank, edited entries," >&2
+echo "      then facts read through the inference dual path (changed facts; never-seen entities)" >&2
 result=$("$bin" eval --run "$work/runs/joint" --seed "$seed" eval.synth_dir="$work/data" \
-  eval.entities="$eval_entities" eval.max_new_tokens=2 logging.level=warning | tail -n 1)
+  eval.entities="$eval_entities" eval.max_new_tokens=2 eval.ingest_facts="$ingest" \
+  eval.ingest_new_entities="$ingest" logging.level=warning | tail -n 1)
 
 plots=$("$root/tools/plot-metrics" "$work/runs/joint" 2>/dev/null | tr '\n' ' ' || true)
 echo "plots: $plots" >&2
