@@ -93,6 +93,8 @@ class BankUpdater {
   // LSH index for similarity, O(V d tables bits + N L tables bits)).
   BankUpdater(memory::MemoryBank& bank, memory::LocalBankReader* reader, const text::Tokenizer& tokenizer,
               torch::Tensor embedding_table, BankUpdaterOptions options, RouteFunction route = {});
+  BankUpdater(const BankUpdater&) = delete;  // holds references into itself (the index reads embeddings_)
+  BankUpdater& operator=(const BankUpdater&) = delete;
 
   // Writes the facts in order, one entry each. A later fact of the same call may replace an
   // earlier one's entry when the policy picks it (fifo only after a full turn of the ring; similarity

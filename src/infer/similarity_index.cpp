@@ -374,9 +374,13 @@ SimilarityMatch SimilarityIndex::nearest(const EntrySketch& query) {
     return buckets_[(int64_t{probes_[p].table} << B) | probes_[p].code];
   };
   for (size_t p = 0; p < visit; ++p) __builtin_prefetch(&bucket_of(p));
-  for (size_t p = 0; p < visit; ++p) {
+  size_t budget = static_cast<size_t>(options_.max_candidates);
+  for (size_t p = 0; p < visit && budget > 0; ++p) {  // every line of the slots that will be read
     const auto& bucket = bucket_of(p);
-    if (!bucket.empty()) __builtin_prefetch(bucket.data());
+    const size_t n = std::min(bucket.size(), budget);
+    budget -= n;
+    const char* first = reinterpret_cast<const char*>(bucket.data());
+    for (size_t byte = 0; byte < n * sizeof(Slot); byte += 64) __builtin_prefetch(first + byte);
   }
   keys_.resize(static_cast<size_t>(options_.max_candidates));
   size_t gathered = 0;
