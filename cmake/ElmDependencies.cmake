@@ -11,6 +11,9 @@ if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
 endif()
 
 find_package(MPI REQUIRED COMPONENTS CXX C)
+# OpenMP (the runtime LibTorch's CPU kernels use): the dual path's worker thread sets its own
+# thread count. Optional: without it the worker shares LibTorch's default.
+find_package(OpenMP COMPONENTS CXX)
 find_package(Boost 1.74 REQUIRED COMPONENTS log log_setup filesystem thread)
 find_package(nlohmann_json 3.10 REQUIRED)
 # zlib: the deflate stream inside PNG plots (io/png_writer).

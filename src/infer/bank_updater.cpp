@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/random.h"
 #include "infer/fact_split.h"
 #include "text/tokenizer.h"
 
@@ -176,15 +177,8 @@ uint64_t BankUpdater::retrieval_count(int64_t index) const {
 }
 
 int64_t BankUpdater::draw_random() {
-  // Uniform over [frozen_end, N) by rejection on raw 64-bit draws: std::mt19937_64's output is
-  // fixed by the standard, std::uniform_int_distribution's mapping is not.
-  const uint64_t range = static_cast<uint64_t>(num_entries_ - frozen_end_);
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % range;
-  uint64_t x;
-  do {
-    x = rng_();
-  } while (x >= limit);
-  return frozen_end_ + static_cast<int64_t>(x % range);
+  // Uniform over [frozen_end, N), portable across standard libraries (core/random.h).
+  return frozen_end_ + static_cast<int64_t>(uniform_below(rng_, static_cast<uint64_t>(num_entries_ - frozen_end_)));
 }
 
 BankUpdater::Choice BankUpdater::choose_route(const std::vector<int32_t>& ids, int64_t fact) {

@@ -8,13 +8,6 @@
 
 namespace elm::memory {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 // Hashing the seed first keeps nearby seeds (example indices 0, 1, 2, ...) from colliding with
 // nearby stream ids under the xor; splitmix64 being a bijection, distinct streams stay distinct.
 uint64_t mix_seed(uint64_t seed, uint64_t stream) { return splitmix64(splitmix64(seed) ^ stream); }

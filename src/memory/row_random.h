@@ -19,10 +19,11 @@
 
 #include <torch/torch.h>
 
+#include "core/random.h"
+
 namespace elm::memory {
 
-// splitmix64's finaliser step (a bijection of uint64); the mixer of seeds and stream ids.
-uint64_t splitmix64(uint64_t x);
+// The mixer of seeds and stream ids is elm::splitmix64 (core/random.h), a bijection of uint64.
 // A seed for `stream` within `seed`: distinct streams give distinct seeds.
 uint64_t mix_seed(uint64_t seed, uint64_t stream);
 
