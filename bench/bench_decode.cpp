@@ -17,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include "bench_random_bank.h"
 #include "bench_shape_options.h"
 #include "bench_timing.h"
 #include "core/error.h"
@@ -90,14 +91,6 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-std::shared_ptr<elm::memory::LocalBankReader> random_bank(const Args& a) {
-  auto gen = elm::memory::make_generator(7);
-  const int64_t n = a.memory.knowledge_num, len = a.memory.knowledge_length;
-  auto tokens = torch::randint(1, a.config.vocab_size, {n, len}, gen, torch::kInt64);
-  auto lengths = torch::randint(1, len + 1, {n}, gen, torch::kInt64);
-  tokens.masked_fill_(torch::arange(len, torch::kInt64).unsqueeze(0) >= lengths.unsqueeze(1), 0);
-  return std::make_shared<elm::memory::LocalBankReader>(tokens.to(torch::kInt32), torch::ones({n}, torch::kBool), 0);
-}
 
 // Median decode seconds (prefill excluded) of `reps` runs after one warm-up.
 double decode_seconds(elm::infer::CausalLM& lm, const std::vector<std::vector<int64_t>>& prompts,
@@ -116,7 +109,8 @@ int main(int argc, char** argv) try {
   torch::set_num_threads(threads);
   auto backbone = std::make_shared<const elm::model::Qwen3Model>(a.config, elm::model::random_qwen3_weights(a.config, 1),
                                                                   torch::kFloat32);
-  elm::memory::ExplicitLM explicit_lm(backbone, random_bank(a), a.memory, 1);
+  auto bank = elm::bench::random_bank(a.config.vocab_size, a.memory.knowledge_num, a.memory.knowledge_length);
+  elm::memory::ExplicitLM explicit_lm(backbone, bank, a.memory, 1);
   elm::infer::MemoryLM with_memory(explicit_lm);
   elm::infer::BackboneLM without_memory(*backbone);
   std::printf("{\"bench\":\"decode_shape\",\"hidden\":%lld,\"layers\":%lld,\"vocab\":%lld,\"knowledge_num\":%lld,"

@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "bench_random_bank.h"
 #include "bench_shape_options.h"
 #include "core/parse.h"
 #include "core/threads.h"
@@ -96,14 +97,6 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-std::shared_ptr<elm::memory::LocalBankReader> random_bank(const Args& a) {
-  auto gen = elm::memory::make_generator(7);
-  const int64_t n = a.memory.knowledge_num, len = a.memory.knowledge_length;
-  auto tokens = torch::randint(1, a.config.vocab_size, {n, len}, gen, torch::kInt64);
-  auto lengths = torch::randint(1, len + 1, {n}, gen, torch::kInt64);
-  tokens.masked_fill_(torch::arange(len, torch::kInt64).unsqueeze(0) >= lengths.unsqueeze(1), 0);
-  return std::make_shared<elm::memory::LocalBankReader>(tokens.to(torch::kInt32), torch::ones({n}, torch::kBool), 0);
-}
 
 // Mean seconds per call after one warm-up call.
 template <class F>
@@ -122,7 +115,7 @@ int main(int argc, char** argv) try {
   torch::set_num_threads(threads);
   const auto dtype = elm::model::parse_compute_dtype(a.dtype);
   auto backbone = std::make_shared<const elm::model::Qwen3Model>(a.config, elm::model::random_qwen3_weights(a.config, 1), dtype);
-  auto bank = random_bank(a);
+  auto bank = elm::bench::random_bank(a.config.vocab_size, a.memory.knowledge_num, a.memory.knowledge_length);
   elm::memory::ExplicitLM lm(backbone, bank, a.memory, 1);
   lm.train();
   lm.set_selection_seed(3);

@@ -13,6 +13,9 @@ if ! bash "$root/tools/setup.sh" --check >/dev/null 2>&1; then
   bash "$root/tools/setup.sh"
 fi
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Paths under the checkout become relative in ccache's keys: another checkout of the same sources
+# (CI's clean clone, a git worktree) hits the cache instead of recompiling everything.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 # PCH files change mtime on every rebuild; let ccache key on content instead.
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 

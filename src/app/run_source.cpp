@@ -1,10 +1,9 @@
 #include "app/run_source.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
 
@@ -22,14 +21,6 @@ std::string option_value(const Args& args, const std::string& name) {
   return value;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ELM_CHECK(in.good(), "cannot read ", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 RunSource find_run_source(const Args& args) {
@@ -43,7 +34,7 @@ RunSource find_run_source(const Args& args) {
     const std::string resolved = (fs::path(s.run_dir) / "config.resolved.toml").string();
     ELM_CHECK(fs::exists(resolved), resolved, " does not exist (is ", s.run_dir,
               " a run directory of explicitlm train?)");
-    s.config_text = read_text(resolved);
+    s.config_text = read_text_file(resolved);
     s.config_origin = resolved;
     if (s.checkpoint.empty()) s.checkpoint = train::resolve_checkpoint_path(s.run_dir);
   } else if (!s.checkpoint.empty()) {

@@ -5,29 +5,10 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "model/left_padding.h"
 
 namespace elm::infer {
 namespace {
-
-// Left-padded [B, T] ids and mask: every row's last prompt token sits at column T - 1.
-std::pair<torch::Tensor, torch::Tensor> left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t pad) {
-  int64_t T = 0;
-  for (const auto& p : prompts) T = std::max<int64_t>(T, static_cast<int64_t>(p.size()));
-  const auto B = static_cast<int64_t>(prompts.size());
-  auto ids = torch::full({B, T}, pad, torch::kInt64);
-  auto mask = torch::zeros({B, T}, torch::kInt64);
-  auto a = ids.accessor<int64_t, 2>();
-  auto m = mask.accessor<int64_t, 2>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& p = prompts[static_cast<size_t>(b)];
-    const int64_t offset = T - static_cast<int64_t>(p.size());
-    for (size_t t = 0; t < p.size(); ++t) {
-      a[b][offset + static_cast<int64_t>(t)] = p[t];
-      m[b][offset + static_cast<int64_t>(t)] = 1;
-    }
-  }
-  return {ids, mask};
-}
 
 void check_prompts(const model::Qwen3Config& config, const std::vector<std::vector<int64_t>>& prompts,
                    const GenerateOptions& options) {
@@ -59,7 +40,7 @@ std::vector<GenerateResult> generate_batch(CausalLM& lm, const std::vector<std::
             " row seeds for ", prompts.size(), " prompts");
   torch::InferenceMode inference_mode;
   const auto B = static_cast<int64_t>(prompts.size());
-  auto [ids, mask] = left_pad(prompts, options.pad_id);
+  auto [ids, mask] = model::left_padded(prompts, options.pad_id);
   const int64_t T = ids.size(1);
 
   std::vector<Sampler> samplers;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "model/left_padding.h"
 #include "train/data_batch.h"
 #include "train/step_losses.h"
 
@@ -51,30 +52,6 @@ LmEval evaluate_lm(memory::ExplicitLM* lm, const model::Qwen3Model& backbone, co
   return out;
 }
 
-namespace {
-
-// Left-pads token lists into [B, T] ids and a mask, so every row's last token is at T - 1.
-std::pair<torch::Tensor, torch::Tensor> left_padded(const std::vector<std::vector<int32_t>>& rows, int64_t pad) {
-  int64_t T = 0;
-  for (const auto& r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(r.size()));
-  const auto B = static_cast<int64_t>(rows.size());
-  auto ids = torch::full({B, T}, pad, torch::kInt64);
-  auto mask = torch::zeros({B, T}, torch::kInt64);
-  auto a = ids.accessor<int64_t, 2>();
-  auto m = mask.accessor<int64_t, 2>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& r = rows[static_cast<size_t>(b)];
-    const int64_t off = T - static_cast<int64_t>(r.size());
-    for (size_t t = 0; t < r.size(); ++t) {
-      a[b][off + static_cast<int64_t>(t)] = r[t];
-      m[b][off + static_cast<int64_t>(t)] = 1;
-    }
-  }
-  return {ids, mask};
-}
-
-}  // namespace
-
 QaEval evaluate_qa(memory::ExplicitLM* lm, const model::Qwen3Model& backbone, const text::Tokenizer& tokenizer,
                    const std::vector<QaItem>& items, const QaEvalOptions& options, memory::RetrievalStats* stats) {
   ELM_CHECK(options.batch_size >= 1 && options.max_new_tokens >= 1 && options.recall_k >= 1,
@@ -93,7 +70,7 @@ QaEval evaluate_qa(memory::ExplicitLM* lm, const model::Qwen3Model& backbone, co
       prompts.push_back(tokenizer.encode(items[i].prompt));
       ELM_CHECK(!prompts.back().empty(), "QA item ", i, ": empty prompt");
     }
-    auto [ids, mask] = left_padded(prompts, pad);
+    auto [ids, mask] = model::left_padded(prompts, pad);
     const int64_t B = ids.size(0), T = ids.size(1);
     std::vector<std::vector<int32_t>> generated(static_cast<size_t>(B));
     torch::Tensor next;

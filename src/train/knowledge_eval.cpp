@@ -1,28 +1,15 @@
 #include "train/knowledge_eval.h"
 
 #include <algorithm>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "core/text_file.h"
 #include "train/knowledge_questions.h"
 
 namespace elm::train {
-
-namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ELM_CHECK(in.good(), "cannot read ", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 KnowledgeEvalOptions KnowledgeEvalOptions::from_config(const Config& c, uint64_t seed) {
   KnowledgeEvalOptions o;
@@ -39,7 +26,7 @@ KnowledgeEvalOptions KnowledgeEvalOptions::from_config(const Config& c, uint64_t
 
 SynthData load_synth(const std::string& dir) {
   const std::string manifest_path = dir + "/manifest.json";
-  auto m = nlohmann::json::parse(read_text(manifest_path), nullptr, false);
+  auto m = nlohmann::json::parse(read_text_file(manifest_path), nullptr, false);
   ELM_CHECK(!m.is_discarded() && m.is_object(), manifest_path, ": not a JSON object");
   SynthOptions o;
   try {
@@ -54,7 +41,7 @@ SynthData load_synth(const std::string& dir) {
   }
   SynthData data = generate_synth(o);
   const std::string kb_path = dir + "/knowledge.json";
-  auto kb = nlohmann::json::parse(read_text(kb_path), nullptr, false);
+  auto kb = nlohmann::json::parse(read_text_file(kb_path), nullptr, false);
   ELM_CHECK(kb.is_array() && kb.size() == data.entities.size(), kb_path, " does not hold the ", data.entities.size(),
             " facts its manifest describes (regenerate with explicitlm synth)");
   for (size_t i = 0; i < data.entities.size(); ++i) {

@@ -13,38 +13,13 @@
 #include "memory/bank.h"
 #include "memory/explicit_lm.h"
 #include "mpi_test_util.h"
-#include "support/small_explicit_lm.h"
-#include "support/test_paths.h"
+#include "support/fact_bank_model.h"
 
 namespace elm::infer {
 namespace {
 
-// A one-layer model over the real Qwen3 vocabulary (the updater tokenises facts with it).
-std::shared_ptr<const model::Qwen3Model> vocab_backbone() {
-  auto c = testing::small_config();
-  c.vocab_size = 151936;
-  c.num_hidden_layers = 2;
-  static auto m = std::make_shared<const model::Qwen3Model>(c, model::random_qwen3_weights(c, 5), torch::kFloat32);
-  return m;
-}
-
-struct Replica {
-  memory::MemoryBank bank;
-  std::shared_ptr<memory::LocalBankReader> reader;
-  std::unique_ptr<memory::ExplicitLM> lm;
-};
-
-Replica make_replica() {
-  const auto& tok = testing::qwen3_tokenizer();
-  Replica r;
-  r.bank = memory::build_bank({"Pemar lives in Oslo.", "Kovi works as a pilot.", "Ludo likes green."}, tok, 64, 16,
-                              memory::default_pad_id(tok));
-  r.reader = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(r.bank));
-  auto mc = testing::small_memory(memory::QueryPooling::kCausalPrefix, 32, {0});
-  mc.knowledge_length = 16;
-  r.lm = std::make_unique<memory::ExplicitLM>(vocab_backbone(), r.reader, mc, 3);
-  return r;
-}
+using testing::vocab_backbone;
+using Replica = testing::FactBankModel;
 
 std::vector<Request> requests(int64_t n) {
   const auto& tok = testing::qwen3_tokenizer();
@@ -66,7 +41,7 @@ BankUpdaterOptions lru_options() {
 
 TEST(ReplicatedBank, ReplicasStayIdenticalAcrossRanks) {
   auto comm = dist::testing::world();
-  Replica r = make_replica();
+  Replica r;
   Config passthrough;
   BankUpdater updater(r.bank, r.reader.get(), testing::qwen3_tokenizer(), vocab_backbone()->weights().embed_tokens,
                       lru_options());
@@ -95,14 +70,14 @@ TEST(ReplicatedBank, ReplicasStayIdenticalAcrossRanks) {
   }
   EXPECT_EQ(found, 7);
   // Nothing below the frozen 25% changed.
-  const Replica fresh = make_replica();
+  const Replica fresh;
   EXPECT_TRUE(torch::equal(r.bank.tokens.narrow(0, 0, 16), fresh.bank.tokens.narrow(0, 0, 16)));
 }
 
 TEST(ReplicatedBank, ADivergedReplicaStopsEveryRank) {
   auto comm = dist::testing::world();
   if (comm->size() < 2) GTEST_SKIP() << "needs 2 ranks";
-  Replica r = make_replica();
+  Replica r;
   Config passthrough;
   BankUpdater updater(r.bank, r.reader.get(), testing::qwen3_tokenizer(), vocab_backbone()->weights().embed_tokens,
                       lru_options());

@@ -15,35 +15,14 @@
 #include "infer/route_query.h"
 #include "infer/serving.h"
 #include "memory/bank.h"
-#include "support/small_explicit_lm.h"
-#include "support/test_paths.h"
+#include "support/fact_bank_model.h"
 
 namespace elm::infer {
 namespace {
 
-// A small model over the real Qwen3 vocabulary (the updater tokenises facts with it).
-std::shared_ptr<const model::Qwen3Model> vocab_backbone() {
-  auto c = testing::small_config();
-  c.vocab_size = 151936;
-  c.num_hidden_layers = 2;
-  static auto m = std::make_shared<const model::Qwen3Model>(c, model::random_qwen3_weights(c, 5), torch::kFloat32);
-  return m;
-}
+using testing::vocab_backbone;
 
-struct Fixture {
-  memory::MemoryBank bank;
-  std::shared_ptr<memory::LocalBankReader> reader;
-  std::unique_ptr<memory::ExplicitLM> lm;
-  Fixture() {
-    const auto& tok = testing::qwen3_tokenizer();
-    bank = memory::build_bank({"Pemar lives in Oslo.", "Kovi works as a pilot.", "Ludo likes green."}, tok, 64, 16,
-                              memory::default_pad_id(tok));
-    reader = std::make_shared<memory::LocalBankReader>(memory::make_bank_reader(bank));
-    auto mc = testing::small_memory(memory::QueryPooling::kCausalPrefix, 32, {0});
-    mc.knowledge_length = 16;
-    lm = std::make_unique<memory::ExplicitLM>(vocab_backbone(), reader, mc, 3);
-    lm->eval();
-  }
+struct Fixture : testing::FactBankModel {
   BankUpdater updater(UpdatePolicy policy, int64_t interval = 1) {
     BankUpdaterOptions o;
     o.policy = policy;
