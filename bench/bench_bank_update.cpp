@@ -1,5 +1,6 @@
 // Bank updates: one-fact BankUpdater::apply latency per policy against a full-scan selection like
-// the seed's, measured in the same run, plus the similarity index's build time and recall.
+// the seed's, measured in the same run, plus the similarity index's build time and recall, and the
+// dual path's bank checksum: recomputed from all N entries vs followed through one write.
 //
 //   bench_bank_update [--entries 1048576] [--length 16] [--dim 128] [--vocab 151936] [--queries 200]
 //                     [--policies similarity,lru,importance,fifo,random,route] [--threshold 0.95]
@@ -53,6 +54,7 @@
 #include "bench_timing.h"
 #include "core/error.h"
 #include "core/parse.h"
+#include "infer/bank_checksum.h"
 #include "infer/bank_updater.h"
 #include "memory/bank.h"
 #include "memory/candidates.h"
@@ -445,6 +447,34 @@ int main(int argc, char** argv) {
         j["ratio_cold"] = nullptr;
       }
       print(j);
+    }
+
+    // The dual path's replica proof: the bank checksum recomputed from all N entries (what a
+    // full check costs) against following one write (BankChecksum::apply), and whether the
+    // followed checksum still equals the recomputed one after the writes.
+    {
+      std::vector<double> full_ms, follow_us;
+      infer::BankChecksum followed;
+      for (int rep = 0; rep < 5; ++rep) {
+        const double a = now_ms();
+        followed = infer::BankChecksum::of(bank);
+        full_ms.push_back(now_ms() - a);
+      }
+      infer::BankUpdaterOptions o = base;
+      o.policy = infer::UpdatePolicy::kFifo;
+      infer::BankUpdater updater(bank, nullptr, tok, table, o);
+      const auto queries = make_queries(maker, people, frozen, args.queries, false);
+      for (const auto& q : queries) {
+        const auto report = updater.apply({q.fact});
+        const double a = now_ms();
+        for (const auto& w : report.writes) followed.apply(w);
+        follow_us.push_back((now_ms() - a) * 1000);
+      }
+      const bool same = followed == infer::BankChecksum::of(bank);
+      print({{"bench", "bank_update"}, {"metric", "checksum"}, {"entries", N}, {"writes", queries.size()},
+             {"full_ms", median(full_ms)}, {"follow_one_write_us", median(follow_us)},
+             {"ratio", median(full_ms) * 1000 / median(follow_us)}, {"followed_equals_full", same}});
+      if (!same) fail("bench: the followed checksum differs from the recomputed one");
     }
     return 0;
   } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 # What the ExplicitLM job scripts share (slurm/train.sbatch, slurm/sweep.sbatch,
 # slurm/infer.sbatch): sourced, never run. docs/slurm.md describes the variables a user sets;
-# tests/slurm/test_common_sh.sh tests every function here without Slurm.
+# tests/scripts/test_common_sh.sh tests every function here without Slurm.
 #
 #   elm_init NAME              ELM_ROOT, ELM_BIN, the job banner, the environment knobs
 #   elm_check_world_size ARGS  SLURM_NTASKS against parallel.pp / parallel.dp of a train command line

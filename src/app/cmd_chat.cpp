@@ -57,7 +57,7 @@ int run_chat(const Args& args) {
       .flag("--thinking", "leave thinking enabled (default appends an empty <think></think>)")
       .flag("--no-memory", "a memory model answers with its backbone alone")
       .flag("--dual-path", "read each message into facts and write them into the bank before the next turn")
-      .option("--extractor", "K", "dual path: passthrough (default) or llmlingua2 (extractor.kind)")
+      .option("--extractor", "K", "dual path: llmlingua2 (default; needs --extractor-model) or passthrough (extractor.kind)")
       .option("--extractor-model", "DIR", "dual path: the LLMLingua-2 token classifier (extractor.model_path)")
       .option("--policy", "P", "dual path: fifo|lru|random|similarity|importance|route (inference.update_policy)")
       .option("--bank-out", "FILE", "dual path: save the updated bank here at the end (inference.bank_out)")
@@ -65,7 +65,7 @@ int run_chat(const Args& args) {
       .option("--threads", "N", "CPU threads (runtime.threads)")
       .examples("  explicitlm chat --model /models/Qwen3-0.6B --temperature 0.7\n"
                 "  printf 'Where does Pemar live?\\n' | explicitlm chat --run build/demo/seed0/runs/joint --greedy\n"
-                "  explicitlm chat --run runs/joint --dual-path --policy similarity --bank-out bank2.h5");
+                "  explicitlm chat --run runs/joint --dual-path --extractor passthrough --policy similarity --bank-out bank2.h5");
   const RunSource source = find_run_source(args);
   use_run_config(parser, source);
   if (!parser.parse(args)) return 0;

@@ -173,10 +173,10 @@ int run_generate(const Args& args) {
                    "--output (atomically) or stdout. Under mpirun/srun the prompts are split over the ranks.\n"
                    "Generation stops at <|im_end|> or <|endoftext|> unless --ignore-eos. Timing goes to the log.\n"
                    "--dual-path: while a round of requests generates, a worker thread turns their text (or their\n"
-                   "\"ingest\" field) into facts (extractor.kind: passthrough or llmlingua2, then a sentence split;\n"
-                   "questions are not facts) and the bank updater writes them by inference.update_policy before\n"
-                   "the next round; on several ranks every replica applies every rank's facts in one order and a\n"
-                   "bank checksum proves them identical (docs/inference.md).");
+                   "\"ingest\" field) into facts (LLMLingua-2 with --extractor-model, or --extractor passthrough;\n"
+                   "then a sentence split; questions are not facts) and the bank updater writes them by\n"
+                   "inference.update_policy before the next round; on several ranks every replica applies every\n"
+                   "rank's facts in one order and a bank checksum proves them identical (docs/inference.md).");
   parser.option("--model", "DIR", "HF Qwen3 directory (model.qwen3_model_path)")
       .option("--run", "DIR", "run directory of explicitlm train (memory stages)")
       .option("--checkpoint", "PATH", "checkpoint file (default with --run: the run's newest)")
@@ -198,7 +198,7 @@ int run_generate(const Args& args) {
       .flag("--thinking", "with --chat: leave thinking enabled (default appends an empty <think></think>)")
       .flag("--no-memory", "a memory model generates with its backbone alone (generation.use_memory=false)")
       .flag("--dual-path", "read each request's text into facts and write them into the bank (inference.dual_path)")
-      .option("--extractor", "K", "dual path: passthrough (default) or llmlingua2 (extractor.kind)")
+      .option("--extractor", "K", "dual path: llmlingua2 (default; needs --extractor-model) or passthrough (extractor.kind)")
       .option("--extractor-model", "DIR", "dual path: the LLMLingua-2 token classifier (extractor.model_path)")
       .option("--policy", "P", "dual path: fifo|lru|random|similarity|importance|route (inference.update_policy)")
       .option("--bank-out", "FILE", "dual path: save the updated bank here at the end (inference.bank_out)")
@@ -217,7 +217,7 @@ int run_generate(const Args& args) {
                 " --greedy --max-new-tokens 4\n"
                 "  explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl --batch-size 8\n"
                 "  mpirun -np 3 explicitlm generate --run runs/joint --prompts prompts.jsonl --output results.jsonl\n"
-                "  explicitlm generate --run runs/joint --prompts news.jsonl --dual-path --policy similarity "
+                "  explicitlm generate --run runs/joint --prompts news.jsonl --dual-path --extractor passthrough --policy similarity "
                 "--bank-out bank2.h5 --updates-out updates.jsonl");
   const RunSource source = find_run_source(args);
   use_run_config(parser, source);

@@ -209,9 +209,10 @@ void register_builtin_config_keys(ConfigSchema& s) {
                  "(less activation memory, about one more forward pass of time)"));
 
   // [extractor] — the fact extractor's compressor at inference (docs/extractor.md).
-  s.add(key_string("extractor.kind", "passthrough",
-                   "How input text is compressed before it is split into facts: passthrough (unchanged) or llmlingua2 "
-                   "(an LLMLingua-2 token classifier; a missing model is an error)")
+  s.add(key_string("extractor.kind", "llmlingua2",
+                   "How input text is compressed before it is split into facts: llmlingua2 (an LLMLingua-2 token "
+                   "classifier from extractor.model_path; a missing model is an error) or passthrough (the text "
+                   "unchanged, for users without the model; never chosen unless asked for)")
             .one_of({"passthrough", "llmlingua2"}));
   s.add(key_string("extractor.model_path", "",
                    "LLMLingua-2 token classifier directory (config.json, model.safetensors, tokenizer files)"));
@@ -267,6 +268,11 @@ void register_builtin_config_keys(ConfigSchema& s) {
                  "Dual path: keep sentences that end in '?' as facts (by default a question is not a fact)"));
   s.add(key_bool("inference.verify_replicas", true,
                  "Dual path on several ranks: compare bank checksums across ranks after every update (a mismatch stops the job)"));
+  s.add(key_int("inference.verify_full_every", 64,
+                "Dual path: every this many rounds (and after the last) each rank recomputes its bank's checksum from "
+                "all N entries, which catches a change made outside the updater; 0 = only after the last round. "
+                "Between them the checksum follows the writes (O(writes), not O(N))")
+            .at_least(0));
   s.add(key_string("inference.bank_out", "", "Dual path: save the updated bank to this HDF5 file at the end; empty = do not"));
 }
 

@@ -293,6 +293,7 @@ UpdateReport BankUpdater::apply(const std::vector<std::string>& facts) {
     w.old_text = bank_.texts[static_cast<size_t>(choice.index)];
     w.new_text = text;
     w.old_valid = valid_[choice.index];
+    w.old_ids.assign(tokens_ + choice.index * entry_length_, tokens_ + (choice.index + 1) * entry_length_);
     w.ids = ids;
     w.reason = choice.reason;
     w.similarity = choice.similarity;

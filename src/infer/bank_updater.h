@@ -60,7 +60,8 @@ struct EntryWrite {
   int64_t fact = -1;        // position of the fact in the call's input
   std::string old_text, new_text;
   bool old_valid = false;
-  std::vector<int32_t> ids;  // the L ids written
+  std::vector<int32_t> old_ids;  // the L ids the entry held before (BankChecksum::apply follows the write)
+  std::vector<int32_t> ids;      // the L ids written
   // Why this entry: "ring", "least recently used", "random", "similar (cosine 0.93)",
   // "oldest (best cosine 0.41 < 0.9)", "lowest retrieval count (3)",
   // "route candidate 2 (invalid)", "route candidate 0 (least recently written)", ...

@@ -11,7 +11,6 @@
 #include "core/logging.h"
 #include "dist/host_collectives.h"
 #include "infer/fact_split.h"
-#include "io/row_checksum.h"
 
 namespace elm::infer {
 
@@ -31,24 +30,12 @@ FactExtractor make_fact_extractor(std::shared_ptr<const Compressor> compressor, 
   };
 }
 
-std::string bank_checksum(const memory::MemoryBank& bank) {
-  auto tokens = bank.tokens.to(torch::kInt32).contiguous();
-  auto valid = bank.valid.to(torch::kUInt8).contiguous();
-  const int64_t n = bank.num_entries;
-  uint64_t texts = 0;
-  for (int64_t i = 0; i < static_cast<int64_t>(bank.texts.size()); ++i) {
-    const std::string& t = bank.texts[static_cast<size_t>(i)];
-    texts ^= io::row_hash(t.data(), t.size(), i);
-  }
-  return io::checksum_text(io::rows_checksum(tokens.data_ptr<int32_t>(), n, sizeof(int32_t) * bank.entry_length, 0)) +
-         ":" + io::checksum_text(io::rows_checksum(valid.data_ptr<uint8_t>(), n, 1, 0)) + ":" +
-         io::checksum_text(texts);
-}
-
 DualPath::DualPath(FactExtractor extract, BankUpdater& updater, const memory::MemoryBank& bank,
                    DualPathOptions options)
     : extract_(std::move(extract)), updater_(updater), bank_(bank), options_(options) {
-  checksum_ = bank_checksum(bank_);
+  ELM_CHECK(options_.full_check_every >= 0, "inference.verify_full_every must be >= 0, got ",
+            options_.full_check_every);
+  checksum_ = BankChecksum::of(bank_);
 }
 
 DualPath::~DualPath() {
@@ -108,10 +95,10 @@ nlohmann::json DualPath::update(int64_t round, bool flush, MPI_Comm comm) {
   j["round"] = round;
   j["facts_gathered"] = facts;
   j["selections_recorded"] = selections;
-  checksum_ = bank_checksum(bank_);
-  j["bank_checksum"] = checksum_;
+  for (const auto& w : report.writes) checksum_.apply(w);
+  j["bank_checksum"] = checksum_.text();
   if (options_.verify_replicas) {
-    const auto all = dist::all_gather_text(comm, checksum_);
+    const auto all = dist::all_gather_text(comm, checksum_.text());
     for (size_t r = 1; r < all.size(); ++r) {
       ELM_CHECK(all[r] == all[0], "bank replicas differ after round ", round, ": rank 0 has ", all[0], ", rank ", r,
                 " has ", all[r]);
@@ -142,8 +129,31 @@ nlohmann::json DualPath::end_round(int64_t round, MPI_Comm comm) {
   nlohmann::json report = {{"round", round}, {"facts", gathered_facts_.size()}};
   // Every rank submits the same lists in the same order, so the updaters write at the same rounds.
   report["update"] = update(round, /*flush=*/false, comm);
-  report["bank_checksum"] = checksum_;
+  ++rounds_;
+  if (options_.full_check_every > 0 && rounds_ % options_.full_check_every == 0) {
+    full_check(str_cat("round ", round), comm);
+    report["full_check"] = true;
+  }
+  report["bank_checksum"] = checksum_.text();
   return report;
+}
+
+void DualPath::full_check(const std::string& when, MPI_Comm comm) {
+  const BankChecksum full = BankChecksum::of(bank_);
+  ++full_checks_;
+  // "<whole bank> <followed through the writes>" of every rank, so that every rank decides alike.
+  const std::string mine = full.text() + " " + checksum_.text();
+  const std::vector<std::string> all =
+      options_.verify_replicas ? dist::all_gather_text(comm, mine) : std::vector<std::string>{mine};
+  for (size_t r = 0; r < all.size(); ++r) {
+    const size_t space = all[r].find(' ');
+    const std::string whole = all[r].substr(0, space), followed = all[r].substr(space + 1);
+    ELM_CHECK(whole == followed, "the bank of rank ", r, " changed outside the bank updater (found at ", when,
+              "): its entries give ", whole, ", its updates ", followed);
+    const std::string whole0 = all[0].substr(0, all[0].find(' '));
+    ELM_CHECK(whole == whole0, "bank replicas differ after ", when, ": rank 0 has ", whole0, ", rank ", r, " has ",
+              whole);
+  }
 }
 
 nlohmann::json DualPath::ingest_of(int64_t index) const {
@@ -155,6 +165,7 @@ nlohmann::json DualPath::ingest_of(int64_t index) const {
 nlohmann::json DualPath::finish(MPI_Comm comm) {
   ELM_CHECK(!running_.valid(), "dual path: finish() during a round");
   nlohmann::json report = update(-1, /*flush=*/true, comm);
+  full_check("the last round", comm);
   ELM_LOG(info) << "dual path: " << updates_.size() << " bank update(s); extraction " << extract_seconds_
                 << " s on the worker, " << wait_seconds_ << " s of it not hidden behind generation";
   return report;

@@ -5,7 +5,10 @@
 // gathered in one order (rank, then request, then sentence) together with the entries each rank's
 // generation selected, and every rank hands the same sequence to its own BankUpdater: the replicas
 // of the bank stay identical, which a checksum of the bank, compared across ranks after each
-// write, proves (a mismatch is an error naming the ranks). The updater writes what it was handed
+// write, proves (a mismatch is an error naming the ranks). The checksum follows the writes
+// (bank_checksum.h: O(writes), not O(N)); every full_check_every rounds and at finish() each rank
+// also recomputes it from its whole bank, which catches a change made outside the updater.
+// The updater writes what it was handed
 // every inference.update_interval-th round (BankUpdater::submit), always before the next round
 // starts, so the next answer can use it; finish() writes what is still queued.
 //
@@ -24,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "infer/bank_checksum.h"
 #include "infer/bank_updater.h"
 #include "infer/causal_lm.h"
 #include "infer/compressor.h"
@@ -48,11 +52,10 @@ FactExtractor make_fact_extractor(std::shared_ptr<const Compressor> compressor, 
 
 struct DualPathOptions {
   bool verify_replicas = true;  // compare bank checksums across ranks after each write
+  // Every this many rounds (and at finish()), recompute the checksum from the whole bank (O(N L))
+  // on every rank and compare it with the one the writes give and across ranks; 0 = only at finish().
+  int64_t full_check_every = 64;
 };
-
-// The bank's fingerprint: row checksums (io/row_checksum.h) of its tokens, validity and texts, as
-// "xor64:...:xor64:...:xor64:...". O(N L); identical banks give identical text.
-std::string bank_checksum(const memory::MemoryBank& bank);
 
 class DualPath final : public RoundParticipant {
  public:
@@ -72,7 +75,8 @@ class DualPath final : public RoundParticipant {
 
   // Every update applied so far (the updater's reports plus round and checksum), in order.
   const std::vector<nlohmann::json>& updates() const { return updates_; }
-  const std::string& last_checksum() const { return checksum_; }
+  std::string last_checksum() const { return checksum_.text(); }
+  int64_t full_checks() const { return full_checks_; }
 
  private:
   // Gathers this round's facts and selections from every rank into the pending lists (collective).
@@ -80,6 +84,9 @@ class DualPath final : public RoundParticipant {
   // Hands the gathered lists to the updater (submit, or flush at the end) and, when it wrote,
   // verifies the replicas (collective). Returns the update's report (null when nothing was written).
   nlohmann::json update(int64_t round, bool flush, MPI_Comm comm);
+  // Recomputes the checksum from the bank and checks it against the tracked one on every rank and
+  // across ranks (collective; every rank throws the same error naming the rank).
+  void full_check(const std::string& when, MPI_Comm comm);
 
   FactExtractor extract_;
   BankUpdater& updater_;
@@ -91,7 +98,8 @@ class DualPath final : public RoundParticipant {
   std::vector<std::string> gathered_facts_;   // every rank's facts of this round, in order
   std::vector<int64_t> gathered_selected_;
   std::vector<nlohmann::json> updates_;
-  std::string checksum_;
+  BankChecksum checksum_;  // of bank_, followed through every write
+  int64_t rounds_ = 0, full_checks_ = 0;
   double extract_seconds_ = 0, wait_seconds_ = 0;
 };
 

@@ -19,6 +19,7 @@ DualPathSetup make_dual_path(InferenceModel& model, MemoryLM* lm, const Config& 
   std::shared_ptr<const Compressor> compressor = make_compressor(c);
   DualPathOptions dp;
   dp.verify_replicas = c.get_bool("inference.verify_replicas");
+  dp.full_check_every = c.get_int("inference.verify_full_every");
   s.dual = std::make_unique<DualPath>(
       make_fact_extractor(compressor, options.min_fact_chars, c.get_bool("inference.keep_questions")), *s.updater,
       *model.bank, dp);

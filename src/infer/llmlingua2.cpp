@@ -39,7 +39,8 @@ LlmLingua2Options LlmLingua2Options::from_config(const elm::Config& config) {
 void LlmLingua2Options::validate() const {
   ELM_CHECK(!model_path.empty(),
             "extractor.model_path is empty: extractor.kind = llmlingua2 needs a token-classification model "
-            "directory (config.json, model.safetensors, tokenizer; see docs/extractor.md)");
+            "directory (config.json, model.safetensors, tokenizer; see docs/extractor.md); without one, choose "
+            "extractor.kind=passthrough (--extractor passthrough: sentences split, nothing compressed)");
   // int(100 * (1 - rate) + 1) must stay a valid percentile (<= 100), and rate 1 would keep everything.
   ELM_CHECK(rate >= 0.01 && rate < 1, "extractor.rate must be in [0.01, 1), got ", rate);
   ELM_CHECK(static_cast<int>(force_tokens.size()) <= LlmLingua2Compressor::kMaxForceTokens, "extractor.force_tokens: ",

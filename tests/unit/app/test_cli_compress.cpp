@@ -109,7 +109,14 @@ TEST(CliCompress, JsonlLineByLineAndErrorsNameTheLine) {
 }
 
 TEST(CliCompress, PassthroughAndErrors) {
-  auto r = run_cli({"compress", "--text", "Paris is the capital of France."});  // extractor.kind defaults to passthrough
+  // Without a model the default kind (llmlingua2) is an error that names the way out; passthrough
+  // only when asked for.
+  auto r = run_cli({"compress", "--text", "Paris is the capital of France."});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_CONTAINS(r.err, "extractor.model_path is empty");
+  EXPECT_CONTAINS(r.err, "extractor.kind=passthrough");
+  EXPECT_TRUE(r.out.empty());
+  r = run_cli({"compress", "--text", "Paris is the capital of France.", "extractor.kind=passthrough"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Paris is the capital of France.\n");
   r = run_cli({"compress", "--model", "/nonexistent/lingua", "--text", "x"});

@@ -173,7 +173,7 @@ TEST(CliGenerate, DualPathAtThreeRanksLeavesTheBankOneProcessLeaves) {
   auto args = [&](const std::string& tag) {
     return std::vector<std::string>{"generate", "--run", trained_run().string(), "--prompts", prompts.string(),
                                     "--output", (dir / (tag + ".jsonl")).string(), "--greedy", "--max-new-tokens", "1",
-                                    "--batch-size", "1", "--dual-path", "--policy", "fifo", "--bank-out",
+                                    "--batch-size", "1", "--dual-path", "--extractor", "passthrough", "--policy", "fifo", "--bank-out",
                                     (dir / (tag + ".h5")).string(), "--updates-out",
                                     (dir / (tag + "-updates.jsonl")).string(), "model.freeze_ratio=0.25",
                                     "logging.level=warning"};
@@ -223,6 +223,11 @@ TEST(CliGenerate, DualPathNeedsAMemoryModel) {
   auto b = run_cli({"generate", "--run", trained_run().string(), "--ids", "1", "--bank-out", "/tmp/x.h5"});
   EXPECT_EQ(b.exit_code, 1);
   EXPECT_CONTAINS(b.err, "--bank-out and --updates-out need the dual path");
+  // The extractor is the LLMLingua-2 model unless passthrough is chosen: no model is an error.
+  auto e = run_cli({"generate", "--run", trained_run().string(), "--ids", "1", "--dual-path"});
+  EXPECT_EQ(e.exit_code, 1);
+  EXPECT_CONTAINS(e.err, "extractor.model_path is empty");
+  EXPECT_CONTAINS(e.err, "--extractor passthrough");
 }
 
 TEST(CliChat, AnswersEachLineAndResets) {
@@ -239,6 +244,26 @@ TEST(CliChat, AnswersEachLineAndResets) {
   auto plain = testing::run_cli_with(feed, {"chat", "--model", fixture().model.string(), "--greedy",
                                             "--max-new-tokens", "2", "logging.level=warning"});
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
+}
+
+TEST(CliChat, DualPathWritesEachMessageBeforeTheNextTurn) {
+  const auto dir = testing::scratch_dir("cli-chat", "dual");
+  const std::vector<std::string> feed = {
+      "sh", "-c",
+      "printf 'Zorblat the brave lives in Quuxtown now.\\nWhere does Zorblat live?\\n' | exec \"$0\" \"$@\""};
+  auto r = testing::run_cli_with(feed, {"chat", "--run", trained_run().string(), "--greedy", "--max-new-tokens", "2",
+                                        "--dual-path", "--extractor", "passthrough", "--policy", "fifo",
+                                        "--bank-out", (dir / "bank.h5").string(), "model.freeze_ratio=0.25",
+                                        "logging.level=warning"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bank = memory::load_bank((dir / "bank.h5").string());
+  const auto original = memory::load_bank((fixture().dir / "bank.h5").string());
+  // The statement became an entry outside the frozen quarter; the question did not.
+  const auto found = memory::find_entries(bank, "Zorblat the brave lives in Quuxtown now.");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GE(found[0], bank.num_entries / 4);
+  EXPECT_TRUE(memory::find_entries(bank, "Where does Zorblat live?").empty());
+  EXPECT_TRUE(memory::find_entries(original, "Zorblat the brave lives in Quuxtown now.").empty());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The dual path on one process: the auxiliary side runs on a worker thread while the main thread
 // generates, its facts reach the bank before the next round, an ingested fact changes what the next
-// request reads and answers, questions are not facts, update_interval queues facts, and a failure
-// on the worker surfaces on the main thread.
+// request reads and answers, questions are not facts, update_interval queues facts, a failure
+// on the worker surfaces on the main thread, and the bank checksum follows the writes.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +15,7 @@
 #include "infer/route_query.h"
 #include "infer/serving.h"
 #include "memory/bank.h"
+#include "support/assertions.h"
 #include "support/fact_bank_model.h"
 
 namespace elm::infer {
@@ -169,6 +170,53 @@ TEST(DualPath, ChecksumSeesEveryPartOfTheBank) {
   f.bank.valid[2] = true;
   f.bank.tokens[1][3] = 5;
   EXPECT_NE(bank_checksum(f.bank), base);
+}
+
+// The checksum follows the writes (no scan of the bank per round) and stays what a full scan of
+// the bank gives, also when one round writes an entry twice (fifo around a ring of 7 entries).
+TEST(DualPath, TheChecksumFollowsTheWritesAndEqualsAFullScan) {
+  Fixture f;
+  BankUpdaterOptions o;
+  o.policy = UpdatePolicy::kFifo;
+  o.freeze_ratio = 0.9;  // entries [57, 64) writable
+  BankUpdater updater(f.bank, f.reader.get(), testing::qwen3_tokenizer(), vocab_backbone()->weights().embed_tokens, o);
+  DualPathOptions options;
+  options.full_check_every = 0;  // only after the last round
+  DualPath dual(passthrough(), updater, f.bank, options);
+  std::string many;
+  for (int i = 0; i < 10; ++i) many += "Entity number " + std::to_string(i) + " lives in town " + std::to_string(i) + ". ";
+  const std::vector<Request> rs = {text_request("hi", 0, many), text_request("hi", 1, "Pemar now lives in Rome."),
+                                   text_request("hi", 2, "")};
+  std::string before = dual.last_checksum();
+  for (int64_t round = 0; round < 3; ++round) {
+    dual.begin_round(round, {&rs[static_cast<size_t>(round)]});
+    const auto report = dual.end_round(round, MPI_COMM_NULL);
+    EXPECT_EQ(dual.last_checksum(), bank_checksum(f.bank)) << "round " << round;
+    EXPECT_EQ(report.at("bank_checksum"), dual.last_checksum());
+    if (round < 2) EXPECT_NE(dual.last_checksum(), before) << "round " << round << " wrote";
+    before = dual.last_checksum();
+  }
+  // Round 0 wrote 10 facts into 7 entries: three of them twice.
+  EXPECT_EQ(dual.updates().at(0).at("writes").size(), 10u);
+  EXPECT_EQ(memory::find_entries(f.bank, "Entity number 9 lives in town 9.").size(), 1u);
+  EXPECT_EQ(dual.full_checks(), 0);
+  dual.finish(MPI_COMM_NULL);
+  EXPECT_EQ(dual.full_checks(), 1);
+}
+
+TEST(DualPath, AChangeOutsideTheUpdaterIsFoundAtTheNextFullCheck) {
+  Fixture f;
+  BankUpdater updater = f.updater(UpdatePolicy::kFifo);
+  DualPathOptions options;
+  options.full_check_every = 2;
+  DualPath dual(passthrough(), updater, f.bank, options);
+  const Request r = text_request("hi", 0, "Ludo now likes purple a lot.");
+  dual.begin_round(0, {&r});
+  EXPECT_FALSE(dual.end_round(0, MPI_COMM_NULL).contains("full_check"));
+  f.bank.texts[1] = "Kovi works as a baker.";  // not through the updater
+  dual.begin_round(1, {&r});
+  EXPECT_CONTAINS(testing::error_of([&] { dual.end_round(1, MPI_COMM_NULL); }),
+                  "the bank of rank 0 changed outside the bank updater (found at round 1)");
 }
 
 }  // namespace

@@ -421,7 +421,10 @@ INSTANTIATE_TEST_SUITE_P(Models, Lingua, ::testing::Values("bert", "xlm-roberta"
 
 TEST(Compressor, PassthroughAndFactory) {
   Config config;
-  auto pass = make_compressor(config);  // the default kind
+  // The default kind is the model: without one it is an error, never a silent passthrough.
+  EXPECT_CONTAINS(testing::error_of([&] { make_compressor(config); }), "extractor.model_path is empty");
+  config.set("extractor.kind", std::string("passthrough"));
+  auto pass = make_compressor(config);
   EXPECT_EQ(pass->name(), "passthrough");
   const Compression p = pass->compress("Paris is the capital of France.\nBerlin too.");
   EXPECT_EQ(p.text, "Paris is the capital of France.\nBerlin too.");
