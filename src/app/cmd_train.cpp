@@ -2,6 +2,7 @@
 // metrics and a final evaluation. See docs/training.md.
 #include <chrono>
 #include <ctime>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -34,6 +35,20 @@ std::string default_run_dir(const Config& c) {
   return "runs/" + name + "-" + c.get_string("training.stage") + "-" + stamp;
 }
 
+// The JobState of a Slurm job from `scontrol show job -o ID` ("" when scontrol cannot tell).
+std::string slurm_job_state(const std::string& id) {
+  std::FILE* pipe = ::popen(("scontrol show job -o " + id + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return "";
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  ::pclose(pipe);
+  const size_t at = out.find("JobState=");
+  if (at == std::string::npos) return "";
+  const size_t begin = at + 9;
+  return out.substr(begin, out.find_first_of(" \n", begin) - begin);
+}
+
 // What every rank runs once the options are parsed (collective over MPI_COMM_WORLD).
 // After a stop by signal or time limit, under Slurm: put the job back in the queue so that it
 // resumes from the checkpoint just written (training.requeue_on_stop). A failure is logged: the
@@ -47,8 +62,17 @@ void requeue_under_slurm(const Config& c) {
   const int rc = std::system(cmd.c_str());
   if (rc == 0) {
     ELM_LOG(info) << "requeued Slurm job " << id << " (" << cmd << ")";
+    return;
+  }
+  // Slurm's own requeue (`scontrol requeue` by an admin, preemption with PreemptMode=REQUEUE) sends
+  // the SIGTERM that stopped us and has already put the job back: ours then fails, and that is fine.
+  const std::string state = slurm_job_state(id);
+  if (state == "PENDING" || state.rfind("REQUEUE", 0) == 0) {
+    ELM_LOG(info) << "Slurm job " << id << " is already back in the queue (JobState=" << state
+                  << "); it resumes from the checkpoint just written";
   } else {
-    ELM_LOG(warning) << "`" << cmd << "` failed (status " << rc << "); resubmit the job to resume";
+    ELM_LOG(warning) << "`" << cmd << "` failed (status " << rc << (state.empty() ? "" : ", JobState=" + state)
+                     << "); resubmit the job to resume";
   }
 }
 

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#ifdef _OPENMP
+#ifdef ELM_HAVE_OPENMP
 #include <omp.h>
 #endif
 
@@ -57,7 +57,7 @@ void DualPath::begin_round(int64_t round, const std::vector<const Request*>& min
   }
   // The worker only reads its inputs and calls the extractor: no MPI, no bank access.
   running_ = std::async(std::launch::async, [this, inputs = std::move(inputs)]() {
-#ifdef _OPENMP
+#ifdef ELM_HAVE_OPENMP
     // OpenMP's thread count is a per-thread setting: the worker's classifier runs on one core, so
     // it does not oversubscribe the cores that generation's parallel regions use (measured on 2
     // cores: the dual path added 60% to serving with both at full width, 1.5% like this).
