@@ -58,9 +58,9 @@ void DualPath::begin_round(int64_t round, const std::vector<const Request*>& min
   // The worker only reads its inputs and calls the extractor: no MPI, no bank access.
   running_ = std::async(std::launch::async, [this, inputs = std::move(inputs)]() {
 #ifdef ELM_HAVE_OPENMP
-    // OpenMP's thread count is a per-thread setting: the worker's classifier runs on one core, so
-    // it does not oversubscribe the cores that generation's parallel regions use (measured on 2
-    // cores: the dual path added 60% to serving with both at full width, 1.5% like this).
+    // OpenMP's thread count is a per-thread setting: the worker's classifier runs one thread, so
+    // on a many-core node it does not start a second full team over the cores generation uses.
+    // (What hides the worker is a core of its own: docs/benchmarks.md, bench_aux_path.)
     omp_set_num_threads(1);
 #endif
     std::vector<std::pair<int64_t, Extraction>> out;
