@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -35,14 +36,22 @@ std::string default_run_dir(const Config& c) {
   return "runs/" + name + "-" + c.get_string("training.stage") + "-" + stamp;
 }
 
-// The JobState of a Slurm job from `scontrol show job -o ID` ("" when scontrol cannot tell).
-std::string slurm_job_state(const std::string& id) {
-  std::FILE* pipe = ::popen(("scontrol show job -o " + id + " 2>/dev/null").c_str(), "r");
-  if (!pipe) return "";
+// Runs a shell command; its exit status (as std::system gives it) and what it printed on stdout
+// and stderr.
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  std::FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) return {-1, ""};
   std::string out;
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  ::pclose(pipe);
+  const int status = ::pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return {status, out};
+}
+
+// The JobState of a Slurm job from `scontrol show job -o ID` ("" when scontrol cannot tell).
+std::string slurm_job_state(const std::string& id) {
+  const std::string out = run_command("scontrol show job -o " + id).second;
   const size_t at = out.find("JobState=");
   if (at == std::string::npos) return "";
   const size_t begin = at + 9;
@@ -59,20 +68,23 @@ void requeue_under_slurm(const Config& c) {
   const std::string id(job);
   ELM_CHECK(id.find_first_not_of("0123456789_") == std::string::npos, "SLURM_JOB_ID '", id, "' is not a job id");
   const std::string cmd = "scontrol requeue " + id;
-  const int rc = std::system(cmd.c_str());
+  const auto [rc, said] = run_command(cmd);
   if (rc == 0) {
     ELM_LOG(info) << "requeued Slurm job " << id << " (" << cmd << ")";
     return;
   }
-  // Slurm's own requeue (`scontrol requeue` by an admin, preemption with PreemptMode=REQUEUE) sends
-  // the SIGTERM that stopped us and has already put the job back: ours then fails, and that is fine.
+  // Slurm's own requeue (`scontrol requeue` by an admin, preemption with PreemptMode=REQUEUE) sent
+  // the SIGTERM that stopped us and has already put the job back: ours then fails with "Job is
+  // pending execution" while the job is still COMPLETING (it cannot finish before we exit), or the
+  // job shows as PENDING / REQUEUED. That is not a failure.
   const std::string state = slurm_job_state(id);
-  if (state == "PENDING" || state.rfind("REQUEUE", 0) == 0) {
-    ELM_LOG(info) << "Slurm job " << id << " is already back in the queue (JobState=" << state
+  const std::string detail = (said.empty() ? "" : "scontrol: \"" + said + "\", ") + "JobState=" +
+                             (state.empty() ? "unknown" : state);
+  if (said.find("pending execution") != std::string::npos || state == "PENDING" || state.rfind("REQUEUE", 0) == 0) {
+    ELM_LOG(info) << "Slurm job " << id << " is already back in the queue (" << detail
                   << "); it resumes from the checkpoint just written";
   } else {
-    ELM_LOG(warning) << "`" << cmd << "` failed (status " << rc << (state.empty() ? "" : ", JobState=" + state)
-                     << "); resubmit the job to resume";
+    ELM_LOG(warning) << "`" << cmd << "` failed (status " << rc << "; " << detail << "); resubmit the job to resume";
   }
 }
 

@@ -227,6 +227,8 @@ for n in 0 1 2; do
 done
 check "the job shell passed SIGUSR1 to the ranks" grep -q "got SIGUSR1: passing it to the ranks" "$job_log"
 check "rank 0 requeued the job" grep -q "requeued Slurm job $job" "$run/logs/rank0.log"
+check "rank 0 saw that Slurm's own requeue had put the job back" \
+  grep -q "Slurm job $job is already back in the queue" "$run/logs/rank0.log"
 mapfile -t starts < <(summaries "$job_log")
 check "one summary per start" test "${#starts[@]}" = 3
 check "start 3 resumed from start 2's checkpoint" test "$(json_number "${starts[2]}" resumed_from)" = "$s2"

@@ -71,30 +71,38 @@ TEST(CliTrainStop, TheTimeLimitSavesExitsWithCode3RequeuesAndTheRunResumes) {
 
 // When Slurm itself requeued the job (its SIGTERM stopped the run), rank 0's own requeue fails:
 // the log says the job is back in the queue, not that it must be resubmitted; any other failure
-// says to resubmit, with the job's state.
+// says to resubmit, with what scontrol said and the job's state. The three cases as Slurm 22.05
+// shows them: a requeue still completing (scontrol's error), a requeued job, a running one.
 TEST(CliTrainStop, AFailedRequeueChecksWhetherSlurmRequeuedTheJobAlready) {
   const auto dir = testing::scratch_dir("cli-train-stop", "requeued");
   const fs::path bin = dir / "fakebin";
   fs::create_directories(bin);
-  for (const std::string state : {"REQUEUED", "RUNNING"}) {
+  struct Case {
+    std::string name, requeue_error, state;
+    bool back;
+  };
+  for (const Case& k : {Case{"completing", "scontrol: error: Job is pending execution for job 4242", "COMPLETING", true},
+                        Case{"requeued", "", "REQUEUED", true},
+                        Case{"running", "scontrol: error: Access/permission denied", "RUNNING", false}}) {
     {
       std::ofstream script(bin / "scontrol");
-      script << "#!/bin/sh\necho \"$@\" >> " << (dir / ("scontrol-" + state + ".log")).string() << "\n"
-             << "case \"$1\" in requeue) exit 1 ;; show) echo \"JobId=4242 JobName=t JobState=" << state
-             << " Reason=None\" ;; esac\n";
+      script << "#!/bin/sh\necho \"$@\" >> " << (dir / (k.name + ".log")).string() << "\n"
+             << "case \"$1\" in requeue) echo '" << k.requeue_error << "' >&2; exit 1 ;;"
+             << " show) echo \"JobId=4242 JobName=t JobState=" << k.state << " Reason=None\" ;; esac\n";
     }
     fs::permissions(bin / "scontrol", fs::perms::owner_all);
-    const fs::path run = dir / state;
+    const fs::path run = dir / k.name;
     auto r = testing::run_cli_with({"env", "SLURM_JOB_ID=4242", "PATH=" + bin.string() + ":" + std::getenv("PATH")},
                                    with(joint_args(run), {"training.exit_duration_minutes=0.00001"}));
     ASSERT_EQ(r.exit_code, train::kExitStopped) << r.err;
-    EXPECT_EQ(read_all(dir / ("scontrol-" + state + ".log")), "requeue 4242\nshow job -o 4242\n");
+    EXPECT_EQ(read_all(dir / (k.name + ".log")), "requeue 4242\nshow job -o 4242\n");
     const std::string log = read_all(run / "logs" / "rank0.log");
-    if (state == "REQUEUED") {
-      EXPECT_CONTAINS(log, "Slurm job 4242 is already back in the queue (JobState=REQUEUED)");
+    if (k.back) {
+      EXPECT_CONTAINS(log, "Slurm job 4242 is already back in the queue (");
+      EXPECT_CONTAINS(log, "JobState=" + k.state + "); it resumes from the checkpoint just written");
       EXPECT_EQ(log.find("resubmit"), std::string::npos) << log;
     } else {
-      EXPECT_CONTAINS(log, "failed (status");
+      EXPECT_CONTAINS(log, "Access/permission denied");
       EXPECT_CONTAINS(log, "JobState=RUNNING); resubmit the job to resume");
     }
   }
