@@ -80,7 +80,11 @@ void requeue_under_slurm(const Config& c) {
   const std::string state = slurm_job_state(id);
   const std::string detail = (said.empty() ? "" : "scontrol: \"" + said + "\", ") + "JobState=" +
                              (state.empty() ? "unknown" : state);
-  if (said.find("pending execution") != std::string::npos || state == "PENDING" || state.rfind("REQUEUE", 0) == 0) {
+  if (state == "REQUEUE_HOLD") {
+    ELM_LOG(warning) << "Slurm job " << id << " was requeued but is held (" << detail << "): `scontrol release "
+                     << id << "` lets it resume from the checkpoint just written";
+  } else if (said.find("pending execution") != std::string::npos || state == "PENDING" || state == "REQUEUED" ||
+             state == "REQUEUE_FED") {
     ELM_LOG(info) << "Slurm job " << id << " is already back in the queue (" << detail
                   << "); it resumes from the checkpoint just written";
   } else {

@@ -54,9 +54,16 @@ void use_run_config(ArgParser& parser, const RunSource& source) {
 }
 
 void keep_out_of_training_run(Config& config, const RunSource& source) {
+  if (source.config_text.empty()) return;
   // Only a value that came from the stored config itself: --config files and overrides stand.
-  if (source.config_text.empty() || config.origin("run.dir").rfind(source.config_origin, 0) != 0) return;
-  config.set("run.dir", std::string(), "cleared: the training run's own directory");
+  auto from_run = [&](const char* key) { return config.origin(key).rfind(source.config_origin, 0) == 0; };
+  if (from_run("run.dir")) config.set("run.dir", std::string(), "cleared: the training run's own directory");
+  // The fact extractor is chosen for this inference, not inherited from the training run (whose
+  // stored config holds the default of its day: runs resolved before llmlingua2 became the default
+  // hold passthrough, which must now be asked for).
+  if (from_run("extractor.kind")) {
+    config.set("extractor.kind", Config().get("extractor.kind"), "default (not the training run's stored value)");
+  }
 }
 
 }  // namespace elm::app

@@ -26,7 +26,9 @@ RunSource find_run_source(const Args& args);
 void use_run_config(ArgParser& parser, const RunSource& source);
 
 // A training run's config names its own run directory; a command that only reads the run must not
-// write into it. Clears run.dir when its value came from the stored config.
+// write into it. Clears run.dir when its value came from the stored config, and puts
+// extractor.kind back to its default when it came from there (the extractor is an inference
+// choice; a stored passthrough must not be used without being asked for).
 void keep_out_of_training_run(Config& config, const RunSource& source);
 
 }  // namespace elm::app

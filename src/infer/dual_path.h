@@ -52,8 +52,9 @@ FactExtractor make_fact_extractor(std::shared_ptr<const Compressor> compressor, 
 
 struct DualPathOptions {
   bool verify_replicas = true;  // compare bank checksums across ranks after each write
-  // Every this many rounds (and at finish()), recompute the checksum from the whole bank (O(N L))
-  // on every rank and compare it with the one the writes give and across ranks; 0 = only at finish().
+  // With verify_replicas: every this many rounds (and at finish()), recompute the checksum from the
+  // whole bank (O(N L)) on every rank and compare it with the one the writes give and across
+  // ranks; 0 = only at finish().
   int64_t full_check_every = 64;
 };
 

@@ -228,6 +228,21 @@ TEST(CliGenerate, DualPathNeedsAMemoryModel) {
   EXPECT_EQ(e.exit_code, 1);
   EXPECT_CONTAINS(e.err, "extractor.model_path is empty");
   EXPECT_CONTAINS(e.err, "--extractor passthrough");
+  // A run resolved when passthrough was the default stores it: the stored value is not a choice.
+  const auto old = testing::scratch_dir("cli-generate", "old-run") / "router";
+  fs::remove_all(old);
+  fs::copy(trained_run(), old, fs::copy_options::recursive);
+  std::string toml = read_file(old / "config.resolved.toml");
+  const auto at = toml.find("kind = \"llmlingua2\"", toml.find("[extractor]"));
+  ASSERT_NE(at, std::string::npos);
+  toml.replace(at, std::string("kind = \"llmlingua2\"").size(), "kind = \"passthrough\"");
+  std::ofstream(old / "config.resolved.toml") << toml;
+  auto o = run_cli({"generate", "--run", old.string(), "--ids", "1", "--dual-path", "--max-new-tokens", "1"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_CONTAINS(o.err, "extractor.model_path is empty");
+  o = run_cli({"generate", "--run", old.string(), "--ids", "1", "--dual-path", "--max-new-tokens", "1",
+               "--extractor", "passthrough", "logging.level=warning"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
 }
 
 TEST(CliChat, AnswersEachLineAndResets) {

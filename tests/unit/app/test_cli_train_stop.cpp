@@ -71,8 +71,9 @@ TEST(CliTrainStop, TheTimeLimitSavesExitsWithCode3RequeuesAndTheRunResumes) {
 
 // When Slurm itself requeued the job (its SIGTERM stopped the run), rank 0's own requeue fails:
 // the log says the job is back in the queue, not that it must be resubmitted; any other failure
-// says to resubmit, with what scontrol said and the job's state. The three cases as Slurm 22.05
-// shows them: a requeue still completing (scontrol's error), a requeued job, a running one.
+// says to resubmit, with what scontrol said and the job's state; a held requeued job needs a
+// release. The cases as Slurm 22.05 shows them: a requeue still completing (scontrol's error), a
+// requeued job, a held one, a running one.
 TEST(CliTrainStop, AFailedRequeueChecksWhetherSlurmRequeuedTheJobAlready) {
   const auto dir = testing::scratch_dir("cli-train-stop", "requeued");
   const fs::path bin = dir / "fakebin";
@@ -83,6 +84,7 @@ TEST(CliTrainStop, AFailedRequeueChecksWhetherSlurmRequeuedTheJobAlready) {
   };
   for (const Case& k : {Case{"completing", "scontrol: error: Job is pending execution for job 4242", "COMPLETING", true},
                         Case{"requeued", "", "REQUEUED", true},
+                        Case{"held", "", "REQUEUE_HOLD", false},
                         Case{"running", "scontrol: error: Access/permission denied", "RUNNING", false}}) {
     {
       std::ofstream script(bin / "scontrol");
@@ -101,6 +103,8 @@ TEST(CliTrainStop, AFailedRequeueChecksWhetherSlurmRequeuedTheJobAlready) {
       EXPECT_CONTAINS(log, "Slurm job 4242 is already back in the queue (");
       EXPECT_CONTAINS(log, "JobState=" + k.state + "); it resumes from the checkpoint just written");
       EXPECT_EQ(log.find("resubmit"), std::string::npos) << log;
+    } else if (k.state == "REQUEUE_HOLD") {
+      EXPECT_CONTAINS(log, "Slurm job 4242 was requeued but is held (JobState=REQUEUE_HOLD): `scontrol release 4242`");
     } else {
       EXPECT_CONTAINS(log, "Access/permission denied");
       EXPECT_CONTAINS(log, "JobState=RUNNING); resubmit the job to resume");

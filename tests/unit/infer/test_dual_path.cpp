@@ -204,6 +204,29 @@ TEST(DualPath, TheChecksumFollowsTheWritesAndEqualsAFullScan) {
   EXPECT_EQ(dual.full_checks(), 1);
 }
 
+// Every policy: the checksum followed through its writes equals a full scan after every round
+// (full_check_every = 1 throws otherwise), entries rewritten in place included.
+TEST(DualPath, EveryPolicysWritesKeepTheFollowedChecksumExact) {
+  for (auto policy : {UpdatePolicy::kFifo, UpdatePolicy::kLru, UpdatePolicy::kRandom, UpdatePolicy::kSimilarity,
+                      UpdatePolicy::kImportance, UpdatePolicy::kRoute}) {
+    Fixture f;
+    BankUpdater updater = f.updater(policy);
+    DualPathOptions options;
+    options.full_check_every = 1;
+    DualPath dual(passthrough(), updater, f.bank, options);
+    const std::vector<std::string> texts = {"Pemar lives in Lisbon now. Kovi works as a baker now.",
+                                            "Pemar lives in Lisbon now. Ludo likes red these days.",
+                                            "Zorblat the brave lives in Quuxtown."};
+    for (int64_t round = 0; round < 3; ++round) {
+      const Request r = text_request("hi", round, texts[static_cast<size_t>(round)]);
+      dual.begin_round(round, {&r});
+      ASSERT_NO_THROW(dual.end_round(round, MPI_COMM_NULL)) << update_policy_name(policy) << " round " << round;
+      EXPECT_EQ(dual.last_checksum(), bank_checksum(f.bank)) << update_policy_name(policy);
+    }
+    EXPECT_EQ(dual.full_checks(), 3) << update_policy_name(policy);
+  }
+}
+
 TEST(DualPath, AChangeOutsideTheUpdaterIsFoundAtTheNextFullCheck) {
   Fixture f;
   BankUpdater updater = f.updater(UpdatePolicy::kFifo);
