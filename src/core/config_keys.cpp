@@ -269,7 +269,8 @@ void register_builtin_config_keys(ConfigSchema& s) {
   s.add(key_bool("inference.verify_replicas", true,
                  "Dual path on several ranks: compare bank checksums across ranks after every update (a mismatch stops the job)"));
   s.add(key_int("inference.verify_full_every", 64,
-                "Dual path: every this many rounds (and after the last) each rank recomputes its bank's checksum from "
+                "Dual path with verify_replicas: every this many rounds (and after the last) each rank recomputes its "
+                "bank's checksum from "
                 "all N entries, which catches a change made outside the updater; 0 = only after the last round. "
                 "Between them the checksum follows the writes (O(writes), not O(N))")
             .at_least(0));
